@@ -1,0 +1,142 @@
+//! Options that steer which Okta records become entities and how they look.
+//!
+//! *Selection* decides which users and groups are ingested at all; the
+//! *transform* decides the names, types, hierarchy and annotations of the
+//! entities built from them. The config loader fills both from a provider's
+//! settings; the defaults here match the documented config defaults.
+
+use serde::{Deserialize, Serialize};
+
+/// Which Okta users and groups a sync ingests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SelectionOptions {
+    /// Ingest `BUILT_IN` groups such as Everyone (default: no).
+    pub include_built_in_groups: bool,
+    /// Ingest `DEPROVISIONED` users (default: no). Okta returns them from
+    /// searches and filters, so they are dropped here rather than trusted to
+    /// be absent.
+    pub include_deprovisioned: bool,
+    /// Ingest only users who are members of at least one ingested group
+    /// (default: no).
+    pub only_group_members: bool,
+}
+
+/// Which profile value becomes a user's `metadata.name`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum UserNaming {
+    /// The part of `profile.email` before `@`, else of `profile.login`, else
+    /// the Okta id.
+    #[default]
+    EmailLocalPart,
+    /// The whole `profile.email`, else `profile.login`, else the Okta id.
+    Email,
+    /// `profile.login`, else the Okta id.
+    Login,
+    /// The Okta user id.
+    Id,
+}
+
+/// Which profile value becomes a group's `metadata.name`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum GroupNaming {
+    /// `profile.name`, else the Okta id.
+    #[default]
+    Name,
+    /// The Okta group id.
+    Id,
+}
+
+/// How a group's `spec.type` is chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupTypeRule {
+    /// The same type for every group, used as written.
+    Fixed(String),
+    /// The value of a group profile attribute, normalized like an entity name
+    /// (`Business Unit` becomes `business-unit`); `default`, used as written,
+    /// when the attribute is missing, not a string or blank.
+    Attribute { attribute: String, default: String },
+}
+
+impl Default for GroupTypeRule {
+    fn default() -> Self {
+        GroupTypeRule::Fixed(DEFAULT_GROUP_TYPE.to_string())
+    }
+}
+
+/// The group type used when the configured one is blank.
+pub const DEFAULT_GROUP_TYPE: &str = "team";
+
+/// The annotation prefix used for copied profile attributes by default.
+pub const DEFAULT_ANNOTATION_PREFIX: &str = "okta.com/";
+
+/// How entities are built from the ingested Okta records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransformOptions {
+    /// The provider id, written into the `backstage.io/managed-by-location`
+    /// annotations as `okta:<provider_id>`.
+    pub provider_id: String,
+    pub user_naming: UserNaming,
+    pub group_naming: GroupNaming,
+    pub group_type: GroupTypeRule,
+    /// A group profile attribute that holds the parent group's
+    /// `profile.name` (matched case-insensitively) or Okta id.
+    pub parent_group_attribute: Option<String>,
+    /// A user profile attribute that holds a picture URL for
+    /// `spec.profile.picture`.
+    pub picture_attribute: Option<String>,
+    /// Profile attributes copied into annotations, for users and groups.
+    pub annotation_attributes: Vec<String>,
+    /// The prefix of copied attribute annotations: a DNS-style prefix with or
+    /// without the closing `/` (`okta.com/`); text after the `/` is prepended
+    /// to the attribute name (`example.com/okta-` gives `okta-costCenter`).
+    pub annotation_prefix: String,
+    /// Emit groups that have no ingested member in them or below them.
+    pub keep_empty_groups: bool,
+}
+
+impl Default for TransformOptions {
+    fn default() -> Self {
+        TransformOptions {
+            provider_id: String::new(),
+            user_naming: UserNaming::default(),
+            group_naming: GroupNaming::default(),
+            group_type: GroupTypeRule::default(),
+            parent_group_attribute: None,
+            picture_attribute: None,
+            annotation_attributes: Vec::new(),
+            annotation_prefix: DEFAULT_ANNOTATION_PREFIX.to_string(),
+            keep_empty_groups: true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transform_defaults_match_config_defaults() {
+        let options = TransformOptions::default();
+        assert_eq!(options.user_naming, UserNaming::EmailLocalPart);
+        assert_eq!(options.group_naming, GroupNaming::Name);
+        assert_eq!(options.group_type, GroupTypeRule::Fixed("team".into()));
+        assert_eq!(options.annotation_prefix, "okta.com/");
+        assert!(options.keep_empty_groups);
+    }
+
+    #[test]
+    fn selection_defaults_exclude_everything_optional() {
+        let selection = SelectionOptions::default();
+        assert!(!selection.include_built_in_groups);
+        assert!(!selection.include_deprovisioned);
+        assert!(!selection.only_group_members);
+    }
+
+    #[test]
+    fn user_naming_reads_camel_case() {
+        let naming: UserNaming = serde_json::from_str("\"emailLocalPart\"").unwrap();
+        assert_eq!(naming, UserNaming::EmailLocalPart);
+    }
+}
