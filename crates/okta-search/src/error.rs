@@ -1,7 +1,7 @@
 //! Parse errors for search expressions.
 //!
-//! A [`ParseError`] points at a character of the expression text and says both
-//! what is wrong there and how to fix it, because its message is shown to
+//! A [`ParseError`] points at a character of the expression text and states
+//! both the problem there and how to fix it, because its message is shown to
 //! people who typed a filter into a config file or a query string.
 
 use thiserror::Error;
@@ -10,16 +10,15 @@ use thiserror::Error;
 ///
 /// Displays as `at character N: <what is wrong>; <how to fix it>`.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("at character {position}: {message}; {hint}")]
+#[error("at character {position}: {message}; {}", .kind.hint())]
 pub struct ParseError {
     /// The 1-based position of the character where the problem starts, counted
     /// in Unicode scalar values (not bytes). An error at the end of the text
     /// points one past the last character.
     pub position: usize,
-    /// What is wrong, as a sentence fragment without the position.
+    /// The problem, as a sentence fragment without the position. The Display
+    /// output adds [`hint`](Self::hint) after it.
     pub message: String,
-    /// How to fix it.
-    pub hint: String,
     /// The kind of problem, with the values at fault.
     pub kind: ParseErrorKind,
 }
@@ -31,9 +30,14 @@ impl ParseError {
         Self {
             position: index + 1,
             message: kind.to_string(),
-            hint: kind.hint(),
             kind,
         }
+    }
+
+    /// Returns how to fix the problem, such as "use double quotes:
+    /// \"ACTIVE\"".
+    pub fn hint(&self) -> String {
+        self.kind.hint()
     }
 }
 

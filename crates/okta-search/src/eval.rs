@@ -2,9 +2,8 @@
 //!
 //! An attribute path such as `profile.department` walks nested objects. A
 //! missing attribute satisfies no comparison. When the attribute is an array,
-//! the comparison holds if any element satisfies it, as Okta documents for
-//! array-valued profile attributes (following SCIM, RFC 7644 section
-//! 3.4.2.2).
+//! the comparison is true if any element satisfies it, as Okta's `listUsers`
+//! reference documents for array-valued profile attributes.
 //!
 //! Types must agree: a string value matches string attributes, a number
 //! matches numbers, `true`/`false` match booleans, and `eq null` matches a
@@ -30,7 +29,8 @@ const TIMESTAMP_ATTRIBUTES: [&str; 7] = [
     "lastLogin",
 ];
 
-/// How `eq`, `sw`, `co` and the ordering operators compare strings.
+/// The case rule for string comparisons by `eq`, `sw`, `co` and the
+/// ordering operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CaseSensitivity {
     /// Ignore case, as Okta does for the `search` parameter.
@@ -81,7 +81,7 @@ fn evaluate(node: &Node, object: &Json, case: CaseSensitivity) -> bool {
                 expected: value,
                 case,
             };
-            comparison.holds_for(actual)
+            comparison.matches_value(actual)
         }
         Node::Present { attribute } => lookup(object, attribute).is_some_and(is_present),
         Node::Not(inner) => !evaluate(inner, object, case),
@@ -96,8 +96,9 @@ fn lookup<'a>(object: &'a Json, path: &str) -> Option<&'a Json> {
         .try_fold(object, |current, segment| current.get(segment))
 }
 
-/// Returns whether a value counts as present for `pr`: SCIM treats null and
-/// empty strings, arrays and objects as absent.
+/// Returns whether a value counts as present for `pr`. Null and empty
+/// strings, arrays and objects count as absent, following the `pr` rule of
+/// SCIM (RFC 7644, section 3.4.2.2), which Okta's filter syntax is based on.
 fn is_present(value: &Json) -> bool {
     match value {
         Json::Null => false,
@@ -117,18 +118,18 @@ struct Comparison<'a> {
 }
 
 impl Comparison<'_> {
-    fn holds_for(&self, actual: Option<&Json>) -> bool {
+    fn matches_value(&self, actual: Option<&Json>) -> bool {
         match (actual, self.expected) {
             (None | Some(Json::Null), Value::Null) => self.operator == Operator::Eq,
             (None, _) => false,
-            (Some(Json::Array(items)), _) => items.iter().any(|item| self.holds_for_one(item)),
-            (Some(actual), _) => self.holds_for_one(actual),
+            (Some(Json::Array(items)), _) => items.iter().any(|item| self.matches_one(item)),
+            (Some(actual), _) => self.matches_one(actual),
         }
     }
 
-    fn holds_for_one(&self, actual: &Json) -> bool {
+    fn matches_one(&self, actual: &Json) -> bool {
         if let (Json::String(actual), Value::String(expected)) = (actual, self.expected) {
-            return self.holds_for_strings(actual, expected);
+            return self.matches_strings(actual, expected);
         }
 
         let ordering = match (actual, self.expected) {
@@ -139,7 +140,7 @@ impl Comparison<'_> {
         ordering.is_some_and(|ordering| accepts(self.operator, ordering))
     }
 
-    fn holds_for_strings(&self, actual: &str, expected: &str) -> bool {
+    fn matches_strings(&self, actual: &str, expected: &str) -> bool {
         let actual_folded = fold_case(actual, self.case);
         let expected_folded = fold_case(expected, self.case);
         match self.operator {

@@ -23,9 +23,9 @@ pub struct Expression {
 
 /// A node of the expression tree.
 ///
-/// `And` and `Or` hold every operand of a chain such as `a and b and c`, so a
-/// long chain stays flat instead of nesting one level per operand. Each holds
-/// at least two operands.
+/// `And` and `Or` contain every operand of a chain such as `a and b and c`,
+/// so a long chain stays flat instead of nesting one level per operand. Each
+/// contains at least two operands.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Node {
     Compare {
@@ -252,4 +252,79 @@ fn write_operands(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse;
+
+    fn parsed(text: &str) -> Expression {
+        match parse(text) {
+            Ok(expression) => expression,
+            Err(error) => panic!("{text:?} failed to parse: {error}"),
+        }
+    }
+
+    #[test]
+    fn display_is_canonical() {
+        let expression = parsed(r#"( a PR  OR b Eq 1.5 )AND NOT c sw "x\u0041" and d eq TRUE"#);
+        assert_eq!(
+            expression.to_string(),
+            r#"(a pr or b eq 1.5) and not (c sw "xA") and d eq true"#
+        );
+    }
+
+    #[test]
+    fn display_omits_parentheses_for_and_in_or() {
+        let expression = parsed("a pr or (b pr and c pr)");
+        assert_eq!(expression.to_string(), "a pr or b pr and c pr");
+    }
+
+    #[test]
+    fn display_keeps_grouped_and_chain() {
+        let expression = parsed("(a pr and b pr) and c pr");
+        assert_eq!(expression.to_string(), "(a pr and b pr) and c pr");
+        assert_ne!(expression, parsed("a pr and b pr and c pr"));
+    }
+
+    #[test]
+    fn display_escapes_strings() {
+        let expression = parsed(r#"x eq "say \"hi\"\n""#);
+        assert_eq!(expression.to_string(), r#"x eq "say \"hi\"\n""#);
+    }
+
+    #[test]
+    fn attributes_listed_once_in_order() {
+        let expression = parsed(r#"status eq "A" or (profile.name pr and status eq "B")"#);
+        assert_eq!(expression.attributes(), ["status", "profile.name"]);
+    }
+
+    #[test]
+    fn conditions_report_operators() {
+        let expression = parsed(r#"lastUpdated gt "2013-06-01T00:00:00Z" or id pr"#);
+        let operators: Vec<Operator> = expression
+            .conditions()
+            .iter()
+            .map(|condition| condition.operator)
+            .collect();
+        assert_eq!(operators, [Operator::Gt, Operator::Pr]);
+    }
+
+    #[test]
+    fn present_condition_has_no_value() {
+        assert_eq!(parsed("id pr").conditions()[0].value, None);
+    }
+
+    #[test]
+    fn uses_not_finds_nested_not() {
+        assert!(parsed("a pr or (b pr and not c pr)").uses_not());
+        assert!(!parsed("a pr or (b pr and c pr)").uses_not());
+    }
+
+    #[test]
+    fn operator_words_ignore_case() {
+        assert_eq!(Operator::from_word("Ge"), Some(Operator::Ge));
+        assert_eq!(Operator::from_word("ne"), None);
+    }
 }

@@ -10,6 +10,22 @@ use std::str::FromStr;
 use crate::error::{ParseError, ParseErrorKind};
 use crate::quote;
 
+/// Parses a JSON number, or returns `None` if `text` is not one or is out of
+/// the range of a 64-bit float.
+///
+/// serde_json checks the grammar, but its default float parsing can be off by
+/// one unit in the last place, so floats are parsed again with the standard
+/// library, which rounds correctly. Otherwise the shortest text that
+/// `Display` writes for a float could parse back to a different float.
+fn parse_number(text: &str) -> Option<serde_json::Number> {
+    let number = serde_json::Number::from_str(text).ok()?;
+    if number.is_i64() || number.is_u64() {
+        return Some(number);
+    }
+    let float = f64::from_str(text).ok()?;
+    serde_json::Number::from_f64(float)
+}
+
 /// A token and the character index where it starts.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Token {
@@ -144,9 +160,9 @@ impl Lexer {
         let text =
             self.take_while(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'));
 
-        match serde_json::Number::from_str(&text) {
-            Ok(number) => Ok(TokenKind::Number(number, text)),
-            Err(_) => Err(ParseError::at(
+        match parse_number(&text) {
+            Some(number) => Ok(TokenKind::Number(number, text)),
+            None => Err(ParseError::at(
                 start,
                 ParseErrorKind::InvalidNumber { text },
             )),

@@ -36,8 +36,8 @@ pub use parser::parse;
 
 /// Maximum depth of nested parentheses and `not`. Deeper expressions are
 /// rejected so that hostile input cannot exhaust the stack of the recursive
-/// parser and evaluator. Okta publishes no such limit, and real searches
-/// nest a few levels at most.
+/// parser and evaluator. Okta's API reference (Management API 2026.06.3)
+/// warns that overly complex searches fail but gives no number.
 pub const MAX_NESTING: usize = 64;
 
 /// Quotes a value as an Okta string literal, with JSON escaping.
@@ -79,4 +79,45 @@ pub fn any_equal(attribute: &str, values: &[&str]) -> String {
         .map(|value| format!("{attribute} eq {}", quote(value)))
         .collect();
     conditions.join(" or ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quote_escapes_quote_and_backslash() {
+        assert_eq!(quote(r#"a"b\c"#), r#""a\"b\\c""#);
+    }
+
+    #[test]
+    fn quote_escapes_control_characters() {
+        assert_eq!(quote("a\nb\t\u{1}\u{7f}"), r#""a\nb\t\u0001\u007f""#);
+    }
+
+    #[test]
+    fn quote_keeps_non_ascii() {
+        assert_eq!(quote("Zoë 😀"), "\"Zoë 😀\"");
+    }
+
+    #[test]
+    fn any_equal_joins_with_or() {
+        let text = any_equal("profile.name", &["Eng", "Ops \"West\""]);
+        assert_eq!(
+            text,
+            r#"profile.name eq "Eng" or profile.name eq "Ops \"West\"""#
+        );
+    }
+
+    #[test]
+    fn any_equal_output_parses() {
+        let text = any_equal("profile.name", &["a", "b) or (id pr"]);
+        let expression = parse(&text).unwrap();
+        assert_eq!(expression.conditions().len(), 2);
+    }
+
+    #[test]
+    fn any_equal_of_nothing_is_empty() {
+        assert_eq!(any_equal("profile.name", &[]), "");
+    }
 }

@@ -322,7 +322,7 @@ mod tests {
     #[test]
     fn ne_operator_suggests_not() {
         let error = error(r#"status ne "ACTIVE""#);
-        assert!(error.hint.contains("not (attribute eq value)"), "{error}");
+        assert!(error.hint().contains("not (attribute eq value)"), "{error}");
     }
 
     #[test]
@@ -502,7 +502,7 @@ mod tests {
             error.kind,
             ParseErrorKind::UnexpectedCharacter { found: '=' }
         );
-        assert!(error.hint.contains("eq"), "{error}");
+        assert!(error.hint().contains("eq"), "{error}");
     }
 
     #[test]
