@@ -295,6 +295,14 @@ mod tests {
     }
 
     #[test]
+    fn display_round_trips_float() {
+        // serde_json's default parser reads this float one unit in the last
+        // place off, which made the canonical text parse to another number.
+        let expression = parsed("x eq 2.6497460659745478e-157");
+        assert_eq!(parsed(&expression.to_string()), expression);
+    }
+
+    #[test]
     fn attributes_listed_once_in_order() {
         let expression = parsed(r#"status eq "A" or (profile.name pr and status eq "B")"#);
         assert_eq!(expression.attributes(), ["status", "profile.name"]);
