@@ -326,4 +326,37 @@ mod tests {
             assert!(is_valid_entity_name(name), "{name}");
         }
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn any_values_get_valid_unique_names(
+                values in prop::collection::vec(("\\PC{0,90}", "\\PC{0,8}"), 1..20)
+            ) {
+                let records: Vec<(String, String)> = values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (raw, id))| {
+                        let okta_id = format!("{id}{i}");
+                        let base = Some(normalize_name(raw))
+                            .filter(|name| !name.is_empty())
+                            .unwrap_or_else(|| fallback_name(&okta_id));
+                        (okta_id, base)
+                    })
+                    .collect();
+                let names = assign_names(&records);
+                for name in names.values() {
+                    prop_assert!(is_valid_entity_name(name), "{name:?}");
+                }
+                let distinct: HashSet<&String> = names.values().collect();
+                prop_assert_eq!(distinct.len(), records.len());
+            }
+        }
+    }
 }

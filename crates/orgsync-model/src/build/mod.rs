@@ -17,6 +17,8 @@ mod entities;
 mod hierarchy;
 mod report;
 mod select;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
