@@ -2,10 +2,10 @@
 //! keys of profile attributes copied into annotations.
 //!
 //! Backstage (`KubernetesValidatorFunctions.isValidAnnotationKey`) accepts
-//! a key that is a *name segment* (same rules as an entity name, case kept,
-//! at most 63 characters), optionally preceded by a *prefix* that is a DNS
-//! subdomain (dot-separated lower-case labels of `[a-z0-9-]`, at most 253
-//! characters) and a `/`.
+//! a key that is a *name segment*, optionally preceded by a *prefix* and a
+//! `/`. The name segment follows the rules of an entity name, case kept, at
+//! most 63 characters. The prefix is a DNS subdomain: dot-separated
+//! lower-case labels of `[a-z0-9-]`, at most 253 characters.
 
 use serde_json::Value;
 
@@ -41,11 +41,11 @@ const MAX_PREFIX_LEN: usize = 253;
 /// Builds the annotation key for a copied profile attribute.
 ///
 /// The part of `prefix` before its first `/` is normalized to a DNS
-/// subdomain (lower case, other characters to `-`); the part after it is
-/// prepended to `attribute`, and that is normalized to a name segment
-/// (case kept, other characters to `-`, cut to 63 characters). Returns
-/// `None` when no valid key results: the attribute has no usable character
-/// or the prefix is longer than 253 characters.
+/// subdomain, in lower case with other characters turned to `-`. The part
+/// after it is prepended to `attribute`, and the two are normalized to a
+/// name segment, keeping case and cut to 63 characters. Returns `None` when
+/// no valid key results, because the attribute has no usable character or
+/// the prefix is longer than 253 characters.
 pub fn annotation_key(prefix: &str, attribute: &str) -> Option<String> {
     let (dns_part, name_part) = prefix.split_once('/').unwrap_or((prefix, ""));
     let dns = normalize_dns_subdomain(dns_part);

@@ -26,7 +26,7 @@ pub const MAX_NAME_LEN: usize = 63;
 /// How many characters of the Okta id a suffix uses at first.
 const SUFFIX_LEN: usize = 6;
 
-/// The longest id-derived suffix tried before falling back to hashes.
+/// The maximum length of an id-derived suffix; hashes are tried after it.
 const MAX_ID_SUFFIX_LEN: usize = 20;
 
 /// How much of a raw value is normalized; the rest cannot reach the name.
@@ -34,12 +34,13 @@ const MAX_RAW_BYTES: usize = 1024;
 
 /// Normalizes a profile value to Backstage's name alphabet, in lower case.
 ///
-/// Accented and non-Latin letters are transliterated to ASCII (`José` gives
-/// `jose`, `山田` gives `shan-tian`); `-`, `_` and `.` are kept; any other
-/// character becomes `-`; a run of separators collapses to its first one;
-/// separators at either end are dropped (`R&D.` gives `r-d`). The result
-/// may be empty or longer than [`MAX_NAME_LEN`]; [`assign_names`] deals with
-/// both.
+/// Accented and non-Latin letters are transliterated to ASCII, so `José`
+/// gives `jose` and `山田` gives `shan-tian`. The separators `-`, `_` and `.`
+/// are kept and any other character becomes `-`. A run of separators
+/// collapses to its first one, and separators at either end are dropped,
+/// so `R&D.` gives `r-d`. The result may be empty or longer than
+/// [`MAX_NAME_LEN`], which callers handle with [`fallback_name`] and the
+/// suffixes of name assignment.
 pub fn normalize_name(raw: &str) -> String {
     let raw = &raw[..floor_char_boundary(raw, MAX_RAW_BYTES)];
     let ascii = deunicode(raw);
@@ -80,25 +81,25 @@ pub fn fallback_name(okta_id: &str) -> String {
 /// `records` are `(okta_id, base_name)` pairs whose base names come from
 /// [`normalize_name`] or [`fallback_name`], so they are non-empty.
 /// Among records sharing a base name, the one with the smallest Okta id
-/// (byte order) keeps the plain name; the others, and every record whose
+/// (byte order) keeps the plain name. The others, and every record whose
 /// base name is longer than [`MAX_NAME_LEN`], get the base name cut to fit
 /// plus `-` and the last 6 alphanumerics of the Okta id, lower-cased. When
-/// that is still taken, longer parts of the id and then hashes of it are
-/// tried. The result depends only on the set of records, not their order,
-/// so it is stable from run to run while the colliding records stay the
-/// same; a new record with a smaller id takes over the plain name.
+/// that name is already used, longer parts of the id and then hashes of it
+/// are tried. The result depends only on the set of records, not on their
+/// order, so names are stable from run to run while the colliding records
+/// stay the same. A new record with a smaller id takes over the plain name.
 pub(crate) fn assign_names(records: &[(String, String)]) -> BTreeMap<String, String> {
     let mut sorted: Vec<&(String, String)> = records.iter().collect();
     sorted.sort_by(|a, b| (&a.1, &a.0).cmp(&(&b.1, &b.0)));
 
     let mut assigned = BTreeMap::new();
-    let mut taken = HashSet::new();
+    let mut used_names = HashSet::new();
     let mut needs_suffix = Vec::new();
 
     // Plain names are handed out first, so a suffixed name never takes a
     // name that another record would get plainly.
     for (okta_id, base) in sorted {
-        if base.len() <= MAX_NAME_LEN && !base.is_empty() && taken.insert(base.clone()) {
+        if base.len() <= MAX_NAME_LEN && !base.is_empty() && used_names.insert(base.clone()) {
             assigned.insert(okta_id.clone(), base.clone());
         } else {
             needs_suffix.push((okta_id, base));
@@ -106,8 +107,8 @@ pub(crate) fn assign_names(records: &[(String, String)]) -> BTreeMap<String, Str
     }
 
     for (okta_id, base) in needs_suffix {
-        let name = suffixed_name(okta_id, base, &taken);
-        taken.insert(name.clone());
+        let name = suffixed_name(okta_id, base, &used_names);
+        used_names.insert(name.clone());
         assigned.insert(okta_id.clone(), name);
     }
     assigned
@@ -116,7 +117,7 @@ pub(crate) fn assign_names(records: &[(String, String)]) -> BTreeMap<String, Str
 /// Builds the first free name from `base` plus a suffix derived from
 /// `okta_id`: its last 6 alphanumerics (all of them when fewer), then 8, 10
 /// and so on up to 20, then hash tags.
-fn suffixed_name(okta_id: &str, base: &str, taken: &HashSet<String>) -> String {
+fn suffixed_name(okta_id: &str, base: &str, used_names: &HashSet<String>) -> String {
     let id_chars: Vec<char> = okta_id
         .chars()
         .filter(char::is_ascii_alphanumeric)
@@ -132,7 +133,7 @@ fn suffixed_name(okta_id: &str, base: &str, taken: &HashSet<String>) -> String {
     for len in lengths {
         let suffix: String = id_chars[id_chars.len() - len..].iter().collect();
         let name = join_suffix(base, &suffix);
-        if !taken.contains(&name) {
+        if !used_names.contains(&name) {
             return name;
         }
     }
@@ -140,7 +141,7 @@ fn suffixed_name(okta_id: &str, base: &str, taken: &HashSet<String>) -> String {
     let mut attempt = 0;
     loop {
         let name = join_suffix(base, &hash_tag(okta_id, attempt));
-        if !taken.contains(&name) {
+        if !used_names.contains(&name) {
             return name;
         }
         attempt += 1;
@@ -159,7 +160,8 @@ fn join_suffix(base: &str, suffix: &str) -> String {
     format!("{head}-{suffix}")
 }
 
-/// An 8-character hex tag from the SHA-256 of the id and an attempt number.
+/// Returns an 8-character hex tag from the SHA-256 of the id and an
+/// attempt number.
 fn hash_tag(okta_id: &str, attempt: u32) -> String {
     let mut hasher = Sha256::new();
     hasher.update(okta_id.as_bytes());

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Which Okta users and groups a sync ingests.
+/// The choice of Okta users and groups that a sync ingests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SelectionOptions {
     /// Ingest `BUILT_IN` groups such as Everyone (default: no).
@@ -21,7 +21,7 @@ pub struct SelectionOptions {
     pub only_group_members: bool,
 }
 
-/// Which profile value becomes a user's `metadata.name`.
+/// The profile value that becomes a user's `metadata.name`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum UserNaming {
@@ -37,7 +37,7 @@ pub enum UserNaming {
     Id,
 }
 
-/// Which profile value becomes a group's `metadata.name`.
+/// The profile value that becomes a group's `metadata.name`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum GroupNaming {
@@ -48,14 +48,14 @@ pub enum GroupNaming {
     Id,
 }
 
-/// How a group's `spec.type` is chosen.
+/// The rule that sets a group's `spec.type`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GroupTypeRule {
     /// The same type for every group, used as written.
     Fixed(String),
     /// The value of a group profile attribute, normalized like an entity name
-    /// (`Business Unit` becomes `business-unit`); `default`, used as written,
-    /// when the attribute is missing, not a string or blank.
+    /// (`Business Unit` becomes `business-unit`). When the attribute is
+    /// missing, not a string or blank, `default` is used as written.
     Attribute { attribute: String, default: String },
 }
 
@@ -71,7 +71,7 @@ pub const DEFAULT_GROUP_TYPE: &str = "team";
 /// The annotation prefix used for copied profile attributes by default.
 pub const DEFAULT_ANNOTATION_PREFIX: &str = "okta.com/";
 
-/// How entities are built from the ingested Okta records.
+/// Settings for building entities from the ingested Okta records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransformOptions {
     /// The provider id, written into the `backstage.io/managed-by-location`
@@ -80,17 +80,18 @@ pub struct TransformOptions {
     pub user_naming: UserNaming,
     pub group_naming: GroupNaming,
     pub group_type: GroupTypeRule,
-    /// A group profile attribute that holds the parent group's
+    /// A group profile attribute that contains the parent group's
     /// `profile.name` (matched case-insensitively) or Okta id.
     pub parent_group_attribute: Option<String>,
-    /// A user profile attribute that holds a picture URL for
+    /// A user profile attribute that contains a picture URL for
     /// `spec.profile.picture`.
     pub picture_attribute: Option<String>,
     /// Profile attributes copied into annotations, for users and groups.
     pub annotation_attributes: Vec<String>,
-    /// The prefix of copied attribute annotations: a DNS-style prefix with or
-    /// without the closing `/` (`okta.com/`); text after the `/` is prepended
-    /// to the attribute name (`example.com/okta-` gives `okta-costCenter`).
+    /// The prefix of copied attribute annotations: a DNS-style prefix, with
+    /// or without the closing `/` (`okta.com/`). Text after the `/` is
+    /// prepended to the attribute name, so `example.com/okta-` turns
+    /// `costCenter` into `example.com/okta-costCenter`.
     pub annotation_prefix: String,
     /// Emit groups that have no ingested member in them or below them.
     pub keep_empty_groups: bool,

@@ -42,7 +42,8 @@ pub(crate) fn clean_text(raw: &str) -> CleanText {
     CleanText { text, truncated }
 }
 
-/// The largest index at or below `index` that starts a character of `text`.
+/// Returns the largest index at or below `index` that starts a character
+/// of `text`.
 pub(crate) fn floor_char_boundary(text: &str, index: usize) -> usize {
     if index >= text.len() {
         return text.len();

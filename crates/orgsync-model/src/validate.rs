@@ -129,7 +129,7 @@ pub fn validate_entity(entity: &Entity) -> Result<(), Vec<ValidationError>> {
     }
 }
 
-/// Whether `name` is a valid `metadata.name` (Backstage's
+/// Returns whether `name` is a valid `metadata.name` (Backstage's
 /// `isValidObjectName`).
 pub fn is_valid_entity_name(name: &str) -> bool {
     let bytes = name.as_bytes();
@@ -144,8 +144,8 @@ pub fn is_valid_entity_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-/// Whether `key` is a valid annotation or label key: a name, optionally
-/// after a DNS subdomain and `/`.
+/// Returns whether `key` is a valid annotation or label key: a name,
+/// optionally after a DNS subdomain and `/`.
 pub fn is_valid_annotation_key(key: &str) -> bool {
     let parts: Vec<&str> = key.split('/').collect();
     match parts.as_slice() {
@@ -155,8 +155,8 @@ pub fn is_valid_annotation_key(key: &str) -> bool {
     }
 }
 
-/// Whether `value` is a DNS label: 1-63 characters, `[a-z0-9]` runs joined
-/// by single dashes.
+/// Returns whether `value` is a DNS label: 1-63 characters, `[a-z0-9]`
+/// runs joined by single dashes.
 pub fn is_valid_dns_label(value: &str) -> bool {
     !value.is_empty()
         && value.len() <= MAX_NAME_LEN
@@ -233,7 +233,7 @@ fn check_labels(entity: &Entity, errors: &mut Vec<ValidationError>) {
     }
 }
 
-/// Whether `value` is `type:target` with both parts non-blank, as
+/// Returns whether `value` is `type:target` with both parts non-blank, as
 /// Backstage's `parseLocationRef` requires.
 fn is_location_ref(value: &str) -> bool {
     match value.split_once(':') {
@@ -303,7 +303,7 @@ fn check_profile(spec: &Map<String, Value>, errors: &mut Vec<ValidationError>) {
     }
 }
 
-/// Checks an array of entity refs; `required_by` names the kind that
+/// Checks an array of entity refs. `required_by` names the kind that
 /// requires the field, when one does.
 fn check_ref_list(
     spec: &Map<String, Value>,

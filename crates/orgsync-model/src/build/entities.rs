@@ -43,52 +43,23 @@ pub(super) fn build(
     };
     let user_refs = user_refs(&selected.users, options.user_naming);
     let group_refs = group_refs(&selected.groups, options.group_naming);
-
-    let mut member_of: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    let mut members: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for (group_id, user_ids) in &selected.members {
-        let Some(group_ref) = group_refs.get(*group_id) else {
-            continue;
-        };
-        for user_id in user_ids {
-            if let Some(user_ref) = user_refs.get(*user_id) {
-                member_of
-                    .entry(user_id)
-                    .or_default()
-                    .push(group_ref.to_string());
-                members
-                    .entry(group_id)
-                    .or_default()
-                    .push(user_ref.to_string());
-            }
-        }
-    }
-
-    let mut children: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for (child_id, parent_id) in parents {
-        if let Some(child_ref) = group_refs.get(child_id) {
-            children
-                .entry(parent_id)
-                .or_default()
-                .push(child_ref.to_string());
-        }
-    }
+    let mut links = Links::new(selected, parents, &user_refs, &group_refs);
 
     let mut entities = Vec::with_capacity(user_refs.len() + group_refs.len());
     for user in &selected.users {
         let Some(user_ref) = user_refs.get(&user.id) else {
             continue;
         };
-        let groups = member_of.remove(user.id.as_str()).unwrap_or_default();
+        let groups = links.member_of.remove(user.id.as_str()).unwrap_or_default();
         entities.push(user_entity(user, &user_ref.name, groups, &context, report));
     }
     for group in &selected.groups {
         let Some(group_ref) = group_refs.get(&group.id) else {
             continue;
         };
-        let links = GroupLinks {
-            members: members.remove(group.id.as_str()).unwrap_or_default(),
-            children: children.remove(group.id.as_str()).unwrap_or_default(),
+        let group_links = GroupLinks {
+            members: links.members.remove(group.id.as_str()).unwrap_or_default(),
+            children: links.children.remove(group.id.as_str()).unwrap_or_default(),
             parent: parents
                 .get(&group.id)
                 .and_then(|parent_id| group_refs.get(parent_id))
@@ -97,12 +68,59 @@ pub(super) fn build(
         entities.push(group_entity(
             group,
             &group_ref.name,
-            links,
+            group_links,
             &context,
             report,
         ));
     }
     entities
+}
+
+/// The entity refs each record links to, by the record's Okta id.
+struct Links<'a> {
+    /// User id to the refs of the groups the user is a member of.
+    member_of: BTreeMap<&'a str, Vec<String>>,
+    /// Group id to the refs of its member users.
+    members: BTreeMap<&'a str, Vec<String>>,
+    /// Group id to the refs of its child groups.
+    children: BTreeMap<&'a str, Vec<String>>,
+}
+
+impl<'a> Links<'a> {
+    fn new(
+        selected: &Selection<'a>,
+        parents: &'a Parents,
+        user_refs: &BTreeMap<String, EntityRef>,
+        group_refs: &BTreeMap<String, EntityRef>,
+    ) -> Self {
+        let mut links = Links {
+            member_of: BTreeMap::new(),
+            members: BTreeMap::new(),
+            children: BTreeMap::new(),
+        };
+        for (group_id, user_ids) in &selected.members {
+            let Some(group_ref) = group_refs.get(*group_id) else {
+                continue;
+            };
+            for user_id in user_ids {
+                let Some(user_ref) = user_refs.get(*user_id) else {
+                    continue;
+                };
+                let groups = links.member_of.entry(user_id).or_default();
+                groups.push(group_ref.to_string());
+                let users = links.members.entry(group_id).or_default();
+                users.push(user_ref.to_string());
+            }
+        }
+
+        for (child_id, parent_id) in parents {
+            if let Some(child_ref) = group_refs.get(child_id) {
+                let children = links.children.entry(parent_id.as_str()).or_default();
+                children.push(child_ref.to_string());
+            }
+        }
+        links
+    }
 }
 
 /// Entity refs of the users, by Okta id.

@@ -159,21 +159,31 @@ fn break_cycles(parents: &mut Parents, report: &mut Report) {
 }
 
 fn drop_cycle_link(cycle: &[String], parents: &mut Parents, report: &mut Report) {
-    let Some(breaker) = cycle.iter().min() else {
+    let Some(start) = cycle
+        .iter()
+        .enumerate()
+        .min_by_key(|(_, id)| *id)
+        .map(|(i, _)| i)
+    else {
         return;
     };
+    let breaker = &cycle[start];
     let Some(parent) = parents.remove(breaker) else {
         return;
     };
 
-    let mut loop_ids: Vec<&str> = cycle.iter().map(String::as_str).collect();
-    if let Some(first) = cycle.first() {
-        loop_ids.push(first);
-    }
+    // The loop is written from the group that loses its link, following
+    // parent links back to it.
+    let mut loop_ids: Vec<&str> = cycle[start..]
+        .iter()
+        .chain(&cycle[..start])
+        .map(String::as_str)
+        .collect();
+    loop_ids.push(breaker);
     report.warn(
         breaker,
         format!(
-            "the parent link to group {parent} closes the cycle {}; it was dropped, so this group has no parent",
+            "the parent link to group {parent} closes the cycle {} (each group followed by its parent); it was dropped, so this group has no parent",
             loop_ids.join(" -> ")
         ),
     );
@@ -280,6 +290,20 @@ mod tests {
         assert!(!parents.contains_key("g1"));
         assert_eq!(parents.len(), 2);
         assert_eq!(report.warnings[0].okta_id, "g1");
+    }
+
+    #[test]
+    fn cycle_warning_starts_at_breaker() {
+        let (_, report) = resolve(&[
+            group("g3", "C", Some("A")),
+            group("g2", "B", Some("C")),
+            group("g1", "A", Some("B")),
+        ]);
+        assert!(
+            report.warnings[0].message.contains("g1 -> g2 -> g3 -> g1"),
+            "{}",
+            report.warnings[0].message
+        );
     }
 
     #[test]

@@ -1,13 +1,13 @@
 //! Building Backstage entities from what a sync read from Okta.
 //!
 //! The steps, each in its own module:
-//! 1. [`select`]: drop duplicate records, built-in groups, deprovisioned
+//! 1. `select`: drop duplicate records, built-in groups, deprovisioned
 //!    users and non-members as the [`SelectionOptions`] say, and resolve
 //!    memberships to ingested users;
-//! 2. [`hierarchy`]: resolve each group's parent from a profile attribute
+//! 2. `hierarchy`: resolve each group's parent from a profile attribute
 //!    and break cycles;
 //! 3. drop empty groups when `keep_empty_groups` is off;
-//! 4. [`entities`]: name every record and build its `User` or `Group`
+//! 4. `entities`: name every record and build its `User` or `Group`
 //!    entity.
 //!
 //! Nothing here logs above debug level: problems with single records are
