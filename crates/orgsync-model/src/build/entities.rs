@@ -354,14 +354,14 @@ fn plan_copies(options: &TransformOptions, report: &mut Report) -> Vec<(String, 
         let Some(key) = annotation_key(prefix, attribute) else {
             report.warn(
                 "",
-                format!("annotation attribute {attribute:?} with prefix {prefix:?} gives no valid annotation key, so it is not copied"),
+                format!("annotation attribute {attribute:?} with prefix {prefix:?} gives no valid annotation key, so it is not copied; use an attribute name with letters or digits and a DNS-style prefix"),
             );
             continue;
         };
         if RESERVED_KEYS.contains(&key.as_str()) {
             report.warn(
                 "",
-                format!("annotation attribute {attribute:?} maps to {key:?}, which orgsync sets itself, so it is not copied"),
+                format!("annotation attribute {attribute:?} maps to {key:?}, which orgsync sets itself, so it is not copied; remove it from the annotation attributes or change the prefix"),
             );
         } else if let Some((earlier, _)) = copies.iter().find(|(_, used)| *used == key) {
             report.warn(

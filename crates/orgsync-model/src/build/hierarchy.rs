@@ -40,12 +40,12 @@ pub(super) fn resolve_parents(
             None => report.warn(
                 &group.id,
                 format!(
-                    "parent group {value:?} (from profile.{attribute}) is not an ingested group; the group has no parent"
+                    "parent group {value:?} (from profile.{attribute}) is not an ingested group, so the group has no parent; set the attribute to the name or id of an ingested group"
                 ),
             ),
             Some(parent) if parent.id == group.id => report.warn(
                 &group.id,
-                format!("profile.{attribute} names the group itself as its parent; the group has no parent"),
+                format!("profile.{attribute} names the group itself as its parent, so the group has no parent; set the attribute to another group or clear it"),
             ),
             Some(parent) => {
                 parents.insert(group.id.clone(), parent.id.clone());
@@ -65,7 +65,7 @@ fn parent_value<'a>(group: &'a OktaGroup, attribute: &str, report: &mut Report) 
         _ => {
             report.warn(
                 &group.id,
-                format!("profile.{attribute} is not a string, so it names no parent group; the group has no parent"),
+                format!("profile.{attribute} is not a string, so the group has no parent; set the attribute to the name or id of the parent group"),
             );
             None
         }
