@@ -5,28 +5,65 @@
 //! same trait. Every write that changes a provider's entities goes through
 //! [`Store::replace_provider_entities`], which applies the whole change in one
 //! transaction, so readers see either the old or the new set, never a mix.
+//!
+//! Entity refs in everything the store returns (`ChangeSet`, `Conflict`,
+//! relation targets) are lower-cased `kind:namespace/name`, as Backstage
+//! compares refs case-insensitively.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use orgsync_model::Entity;
 use serde::{Deserialize, Serialize};
 
+mod diff;
+mod prepare;
+mod relations;
+mod search;
 pub mod sqlite;
+
+pub use sqlite::SqliteStore;
 
 /// What a store operation can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The database rejected a statement or could not be reached.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The schema could not be brought up to date when the store opened.
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// A stored entity body is not valid entity JSON.
     #[error("stored entity {entity_ref} could not be decoded: {source}")]
     Decode {
         entity_ref: String,
         source: serde_json::Error,
     },
+    /// An entity could not be serialized to JSON for storing.
+    #[error("entity {entity_ref} could not be encoded as JSON: {source}")]
+    Encode {
+        entity_ref: String,
+        source: serde_json::Error,
+    },
+    /// An entity cannot be stored as given, for example one with an empty name.
+    #[error("entity {entity_ref:?} cannot be stored: {reason}")]
+    InvalidEntity { entity_ref: String, reason: String },
+    /// The connection string cannot be used.
     #[error("invalid database connection {connection:?}: {reason}")]
     InvalidConnection { connection: String, reason: String },
+    /// The configured database client is unknown or not built yet.
+    #[error("database client {client:?} is not supported: {reason}")]
+    UnsupportedClient { client: String, reason: String },
+    /// A stored column holds a value this version cannot read.
+    #[error(
+        "stored {column} {value:?} is invalid; the database was changed outside orgsync \
+         or by a newer version of it"
+    )]
+    InvalidStoredValue { column: &'static str, value: String },
+    /// `finish_run` was called with an id that `start_run` never returned.
     #[error("run {0} was not found")]
     RunNotFound(i64),
 }
@@ -67,6 +104,41 @@ pub enum RunOutcome {
     Cancelled,
 }
 
+impl RunOutcome {
+    /// Every outcome, in declaration order.
+    pub const ALL: [RunOutcome; 6] = [
+        RunOutcome::Running,
+        RunOutcome::Succeeded,
+        RunOutcome::Failed,
+        RunOutcome::DryRun,
+        RunOutcome::Blocked,
+        RunOutcome::Cancelled,
+    ];
+
+    /// The snake_case name, as serialized and stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunOutcome::Running => "running",
+            RunOutcome::Succeeded => "succeeded",
+            RunOutcome::Failed => "failed",
+            RunOutcome::DryRun => "dry_run",
+            RunOutcome::Blocked => "blocked",
+            RunOutcome::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses the snake_case name that [`RunOutcome::as_str`] returns.
+    pub fn from_name(name: &str) -> Option<RunOutcome> {
+        RunOutcome::ALL.into_iter().find(|outcome| outcome.as_str() == name)
+    }
+}
+
+impl fmt::Display for RunOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A record of one sync run of one provider.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -96,11 +168,15 @@ pub struct RunSummary {
     pub rate_limit_waits: i64,
 }
 
-/// An entity as stored, with its owning provider.
+/// An entity as stored, with its owning provider and write times.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEntity {
     pub provider: String,
     pub entity: Entity,
+    /// When the entity was first written.
+    pub created_at: DateTime<Utc>,
+    /// When the entity's content last changed; an unchanged entity keeps it.
+    pub updated_at: DateTime<Utc>,
 }
 
 /// A page request for listing entities.
@@ -110,10 +186,63 @@ pub struct EntityQuery {
     pub kind: Option<String>,
     /// Only this provider's entities, when set.
     pub provider: Option<String>,
-    /// Case-insensitive substring of name, title or display name.
+    /// Case-insensitive substring of `metadata.name`, `metadata.title`,
+    /// `spec.profile.displayName` or `spec.profile.email`.
     pub text: Option<String>,
+    /// How many matching entities to skip, in ref order.
     pub offset: usize,
+    /// The maximum number of entities to return; 0 means no limit.
     pub limit: usize,
+}
+
+/// The database a store runs on, as named in the `database.client` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreClient {
+    /// One SQLite file (`sqlite`, or Backstage's `better-sqlite3`).
+    Sqlite,
+    /// A PostgreSQL server (`pg`, `postgres` or `postgresql`).
+    Postgres,
+}
+
+impl FromStr for StoreClient {
+    type Err = StoreError;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "sqlite" | "sqlite3" | "better-sqlite3" => Ok(StoreClient::Sqlite),
+            "pg" | "postgres" | "postgresql" => Ok(StoreClient::Postgres),
+            _ => Err(StoreError::UnsupportedClient {
+                client: name.to_string(),
+                reason: "use \"sqlite\" or \"pg\"".to_string(),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for StoreClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreClient::Sqlite => f.write_str("sqlite"),
+            StoreClient::Postgres => f.write_str("pg"),
+        }
+    }
+}
+
+/// Opens the store for `client` at `connection` (a file path or URL) and
+/// brings its schema up to date.
+pub async fn open_store(
+    client: StoreClient,
+    connection: &str,
+) -> Result<Arc<dyn Store>, StoreError> {
+    match client {
+        StoreClient::Sqlite => Ok(Arc::new(SqliteStore::open(connection).await?)),
+        // TODO: open the PostgreSQL store here once it implements `Store`.
+        StoreClient::Postgres => Err(StoreError::UnsupportedClient {
+            client: client.to_string(),
+            reason: "PostgreSQL support is not built yet; set database.client to \"sqlite\""
+                .to_string(),
+        }),
+    }
 }
 
 /// The catalog store interface.
@@ -141,6 +270,10 @@ pub trait Store: Send + Sync {
 
     /// One entity by ref (`kind:namespace/name`, case-insensitive).
     async fn entity_by_ref(&self, entity_ref: &str) -> Result<Option<Entity>, StoreError>;
+
+    /// One entity by ref, like [`Store::entity_by_ref`], with its provider
+    /// and write times.
+    async fn stored_entity(&self, entity_ref: &str) -> Result<Option<StoredEntity>, StoreError>;
 
     /// Records the start of a run and returns its id.
     async fn start_run(&self, provider: &str, started_at: DateTime<Utc>) -> Result<i64, StoreError>;

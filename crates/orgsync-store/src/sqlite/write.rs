@@ -1,0 +1,271 @@
+//! Planning and applying the replacement of one provider's entities.
+//!
+//! Applying runs in one `BEGIN IMMEDIATE` transaction: load what is stored,
+//! diff, delete gone entities (their relation and search rows go with them
+//! through `ON DELETE CASCADE`), clear the relation and search rows of changed
+//! entities, upsert the new and changed entity rows, then insert their
+//! relation and search rows. Rows are written with multi-row `INSERT`s so
+//! that 100,000 entities take a few hundred statements, not millions.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use orgsync_model::Entity;
+use sqlx::sqlite::SqlitePool;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use super::format_time;
+use crate::diff::{diff, Diff, StoredDigest};
+use crate::prepare::{etag, prepare_entity, PreparedEntity};
+use crate::relations::derive_relations;
+use crate::search::search_rows;
+use crate::{ChangeSet, StoreError};
+
+/// The bound values one statement may carry. SQLite's own limit is 32,766
+/// since 3.32; staying well under it keeps each statement's text small while
+/// still writing thousands of rows at once.
+const BIND_BUDGET: usize = 8_000;
+
+/// How many changed entities have their relation and search rows built and
+/// written at a time, to bound memory on large syncs.
+const DERIVE_BATCH: usize = 2_000;
+
+/// Computes the change set without writing, from one read snapshot.
+#[tracing::instrument(skip_all, fields(provider, desired = desired.len()))]
+pub(super) async fn plan(
+    pool: &SqlitePool,
+    provider: &str,
+    desired: &[Entity],
+) -> Result<ChangeSet, StoreError> {
+    let prepared = prepare_all(desired)?;
+
+    let mut transaction = pool.begin().await?;
+    let stored = load_digests(&mut transaction).await?;
+    transaction.rollback().await?;
+
+    let changes = diff(provider, &prepared, &stored).change_set();
+    tracing::debug!(
+        added = changes.added.len(),
+        updated = changes.updated.len(),
+        removed = changes.removed.len(),
+        unchanged = changes.unchanged,
+        conflicts = changes.conflicts.len(),
+        "planned provider entities"
+    );
+    Ok(changes)
+}
+
+/// Replaces `provider`'s entities with `desired` in one transaction. The
+/// caller holds the store's write lock.
+#[tracing::instrument(skip_all, fields(provider, desired = desired.len()))]
+pub(super) async fn replace(
+    pool: &SqlitePool,
+    provider: &str,
+    desired: &[Entity],
+) -> Result<ChangeSet, StoreError> {
+    let started = Instant::now();
+    let prepared = prepare_all(desired)?;
+
+    let mut transaction = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let stored = load_digests(&mut transaction).await?;
+    let planned = diff(provider, &prepared, &stored);
+    let changes = planned.change_set();
+
+    if !planned.is_empty() {
+        if let Err(error) = apply(&mut transaction, provider, &planned).await {
+            tracing::warn!(%error, "rolling back the replacement of provider entities");
+            if let Err(rollback_error) = transaction.rollback().await {
+                tracing::warn!(error = %rollback_error, "rollback failed");
+            }
+            return Err(error);
+        }
+    }
+    transaction.commit().await?;
+
+    tracing::info!(
+        added = changes.added.len(),
+        updated = changes.updated.len(),
+        removed = changes.removed.len(),
+        unchanged = changes.unchanged,
+        conflicts = changes.conflicts.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "replaced provider entities"
+    );
+    Ok(changes)
+}
+
+fn prepare_all(desired: &[Entity]) -> Result<Vec<PreparedEntity>, StoreError> {
+    desired.iter().map(prepare_entity).collect()
+}
+
+async fn load_digests(
+    connection: &mut SqliteConnection,
+) -> Result<HashMap<String, StoredDigest>, StoreError> {
+    let rows: Vec<(String, String, String, String)> =
+        sqlx::query_as("SELECT entity_ref, provider, uid, hash FROM entities")
+            .fetch_all(&mut *connection)
+            .await?;
+    let digests = rows
+        .into_iter()
+        .map(|(entity_ref, provider, uid, hash)| {
+            (entity_ref, StoredDigest { provider, uid, hash })
+        })
+        .collect();
+    Ok(digests)
+}
+
+/// One entity row to upsert.
+struct EntityWrite<'a> {
+    entity: &'a PreparedEntity,
+    uid: String,
+    etag: String,
+}
+
+async fn apply(
+    connection: &mut SqliteConnection,
+    provider: &str,
+    planned: &Diff<'_>,
+) -> Result<(), StoreError> {
+    let now = format_time(chrono::Utc::now());
+    let writes = entity_writes(planned);
+
+    delete_where_in(connection, "DELETE FROM entities WHERE entity_ref", &planned.deletes).await?;
+    let updated: Vec<String> = planned
+        .updates
+        .iter()
+        .map(|(entity, _)| entity.entity_ref.clone())
+        .collect();
+    delete_where_in(connection, "DELETE FROM relations WHERE originating_ref", &updated).await?;
+    delete_where_in(connection, "DELETE FROM search WHERE entity_ref", &updated).await?;
+
+    upsert_entities(connection, provider, &writes, &now).await?;
+    for batch in writes.chunks(DERIVE_BATCH) {
+        insert_derived_rows(connection, batch).await?;
+    }
+    Ok(())
+}
+
+fn entity_writes<'a>(planned: &Diff<'a>) -> Vec<EntityWrite<'a>> {
+    let fresh = planned
+        .inserts
+        .iter()
+        .map(|entity| (*entity, uuid::Uuid::new_v4().to_string()));
+    let kept = planned
+        .updates
+        .iter()
+        .map(|(entity, uid)| (*entity, uid.clone()));
+    fresh
+        .chain(kept)
+        .map(|(entity, uid)| EntityWrite {
+            etag: etag(&uid, &entity.hash),
+            entity,
+            uid,
+        })
+        .collect()
+}
+
+/// Runs `{statement_prefix} IN (...)` for `refs`, in chunks.
+async fn delete_where_in(
+    connection: &mut SqliteConnection,
+    statement_prefix: &str,
+    refs: &[String],
+) -> Result<(), StoreError> {
+    for chunk in refs.chunks(BIND_BUDGET) {
+        let mut builder = QueryBuilder::<Sqlite>::new(statement_prefix);
+        builder.push(" IN (");
+        let mut list = builder.separated(", ");
+        for entity_ref in chunk {
+            list.push_bind(entity_ref.as_str());
+        }
+        builder.push(")");
+        builder.build().execute(&mut *connection).await?;
+    }
+    Ok(())
+}
+
+const ENTITY_COLUMNS: usize = 12;
+
+/// Inserts new entity rows and rewrites changed ones. An update keeps the
+/// row's `uid` and `created_at`; the `WHERE` makes sure it never takes over a
+/// row of another provider.
+async fn upsert_entities(
+    connection: &mut SqliteConnection,
+    provider: &str,
+    writes: &[EntityWrite<'_>],
+    now: &str,
+) -> Result<(), StoreError> {
+    for chunk in writes.chunks(BIND_BUDGET / ENTITY_COLUMNS) {
+        let mut builder = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO entities (entity_ref, provider, kind, namespace, name, uid, etag, \
+             hash, body, search_text, created_at, updated_at) ",
+        );
+        builder.push_values(chunk, |mut row, write| {
+            let entity = write.entity;
+            row.push_bind(entity.entity_ref.as_str())
+                .push_bind(provider)
+                .push_bind(entity.kind.as_str())
+                .push_bind(entity.namespace.as_str())
+                .push_bind(entity.name.as_str())
+                .push_bind(write.uid.as_str())
+                .push_bind(write.etag.as_str())
+                .push_bind(entity.hash.as_str())
+                .push_bind(entity.body_text.as_str())
+                .push_bind(entity.search_text.as_str())
+                .push_bind(now)
+                .push_bind(now);
+        });
+        builder.push(
+            " ON CONFLICT (entity_ref) DO UPDATE SET kind = excluded.kind, \
+             namespace = excluded.namespace, name = excluded.name, etag = excluded.etag, \
+             hash = excluded.hash, body = excluded.body, search_text = excluded.search_text, \
+             updated_at = excluded.updated_at \
+             WHERE entities.provider = excluded.provider",
+        );
+        builder.build().execute(&mut *connection).await?;
+    }
+    Ok(())
+}
+
+/// Builds and inserts the relation and search rows of written entities.
+async fn insert_derived_rows(
+    connection: &mut SqliteConnection,
+    writes: &[EntityWrite<'_>],
+) -> Result<(), StoreError> {
+    let mut relations = Vec::new();
+    let mut search = Vec::new();
+    for write in writes {
+        let entity_ref = write.entity.entity_ref.as_str();
+        for row in derive_relations(entity_ref, &write.entity.body) {
+            relations.push((entity_ref, row));
+        }
+        for row in search_rows(&write.entity.body, &write.uid) {
+            search.push((entity_ref, row));
+        }
+    }
+
+    for chunk in relations.chunks(BIND_BUDGET / 4) {
+        let mut builder = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO relations (originating_ref, source_ref, type, target_ref) ",
+        );
+        builder.push_values(chunk, |mut row, (origin, relation)| {
+            row.push_bind(*origin)
+                .push_bind(relation.source_ref.as_str())
+                .push_bind(relation.relation_type)
+                .push_bind(relation.target_ref.as_str());
+        });
+        builder.build().execute(&mut *connection).await?;
+    }
+
+    for chunk in search.chunks(BIND_BUDGET / 4) {
+        let mut builder =
+            QueryBuilder::<Sqlite>::new("INSERT INTO search (entity_ref, key, value, original_value) ");
+        builder.push_values(chunk, |mut row, (entity_ref, entry)| {
+            row.push_bind(*entity_ref)
+                .push_bind(entry.key.as_str())
+                .push_bind(entry.value.as_deref())
+                .push_bind(entry.original_value.as_deref());
+        });
+        builder.build().execute(&mut *connection).await?;
+    }
+    Ok(())
+}
