@@ -1,1 +1,391 @@
-//! See the crate documentation.
+//! Authentication and authorization for the fake org.
+//!
+//! Terms used throughout this module:
+//! - A *client registration* is an OAuth 2.0 service app: its client id, the
+//!   public JWKs that verify its `private_key_jwt` client assertions, the Okta
+//!   API scopes granted to it, whether it must use DPoP, the SSWS API tokens
+//!   that act for it, and the admin role that limits what it may read.
+//! - A *client assertion* is the signed JWT a client sends to
+//!   `POST /oauth2/v1/token` to authenticate itself.
+//! - An *access token* is what the token endpoint issues; API requests present
+//!   it as `Authorization: Bearer …`, or as `Authorization: DPoP …` together
+//!   with a `DPoP` proof when the token is bound to the client's DPoP key.
+//! - A *DPoP proof* (RFC 9449) is a JWT signed with a key the client holds,
+//!   sent in the `DPoP` header of each request. Its key's JWK SHA-256
+//!   thumbprint (RFC 7638), the *jkt*, binds tokens to that key.
+//!
+//! [`router`] serves the token endpoint; the `/api/v1` handlers call
+//! [`AuthState::authorize`] on every request.
+
+mod assertion;
+mod clock;
+mod credentials;
+mod dpop;
+mod jose;
+mod replay;
+mod resource;
+mod token;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, SystemTime};
+
+use axum::response::Response;
+use axum::Router;
+use serde::{Deserialize, Serialize};
+
+pub use clock::{Clock, SystemClock, TestClock};
+pub use credentials::{generate_credentials, CredentialsError, GeneratedCredentials, KeyKind};
+pub use jose::JwkError;
+
+/// The lifetime of an access token when none is configured, as at Okta.
+pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3600);
+
+/// An OAuth 2.0 service app registered with the fake org.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientRegistration {
+    /// The client id, `iss` and `sub` of its client assertions.
+    pub client_id: String,
+    /// Public JWKs (RSA, or EC on P-256, P-384 or P-521), each with a `kid`.
+    #[serde(default)]
+    pub jwks: Vec<serde_json::Value>,
+    /// Okta API scopes granted to the app, such as `okta.users.read`.
+    #[serde(default)]
+    pub scopes: BTreeSet<String>,
+    /// Whether token requests need a DPoP proof and tokens are DPoP-bound.
+    #[serde(default)]
+    pub dpop_required: bool,
+    /// SSWS API tokens that act for this client. These are secrets.
+    #[serde(default)]
+    pub api_tokens: Vec<String>,
+    /// The admin role assigned to the app.
+    #[serde(default)]
+    pub admin_scope: AdminScope,
+}
+
+/// What an app's admin role lets it read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AdminScope {
+    /// A role over the whole org, such as Read-only Administrator.
+    #[default]
+    Everything,
+    /// No admin role: every API request is rejected with `403 E0000006`.
+    NoRole,
+    /// A role limited to some groups and their members.
+    Groups {
+        /// Ids of the groups the role covers.
+        group_ids: BTreeSet<String>,
+        /// How requests for groups outside the role are answered.
+        #[serde(default)]
+        hidden: HiddenResponse,
+    },
+}
+
+/// The answer to a request for a group outside a group-limited admin role.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HiddenResponse {
+    /// `403 E0000006`, what Okta returns.
+    #[default]
+    Forbidden,
+    /// `404 E0000007`, as if the group did not exist.
+    NotFound,
+}
+
+/// A rejected client registration.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RegistrationError {
+    /// The client id is empty.
+    #[error("client registration has an empty client_id; set it to the app's client id")]
+    EmptyClientId,
+    /// A JWK could not be used to verify signatures.
+    #[error("client {client_id}: JWK number {index} is unusable: {source}")]
+    InvalidJwk {
+        /// The client the JWK belongs to.
+        client_id: String,
+        /// The JWK's position in `jwks`, counting from 0.
+        index: usize,
+        /// Why the JWK is unusable.
+        source: JwkError,
+    },
+    /// A JWK has no `kid`, so client assertions cannot name it.
+    #[error("client {client_id}: JWK number {index} has no \"kid\"; give every key a kid")]
+    MissingKid {
+        /// The client the JWK belongs to.
+        client_id: String,
+        /// The JWK's position in `jwks`, counting from 0.
+        index: usize,
+    },
+    /// Two JWKs share a `kid`.
+    #[error("client {client_id}: kid {kid:?} is used by more than one JWK; make kids unique")]
+    DuplicateKid {
+        /// The client the JWKs belong to.
+        client_id: String,
+        /// The repeated kid.
+        kid: String,
+    },
+}
+
+impl ClientRegistration {
+    /// Checks that the registration can authenticate a client: a non-empty
+    /// client id and usable public JWKs with unique `kid`s.
+    pub fn validate(&self) -> Result<(), RegistrationError> {
+        if self.client_id.is_empty() {
+            return Err(RegistrationError::EmptyClientId);
+        }
+
+        let mut kids = BTreeSet::new();
+        for (index, jwk) in self.jwks.iter().enumerate() {
+            jose::PublicKey::from_jwk(jwk).map_err(|source| RegistrationError::InvalidJwk {
+                client_id: self.client_id.clone(),
+                index,
+                source,
+            })?;
+
+            let kid = jwk.get("kid").and_then(|kid| kid.as_str()).ok_or_else(|| {
+                RegistrationError::MissingKid {
+                    client_id: self.client_id.clone(),
+                    index,
+                }
+            })?;
+
+            if !kids.insert(kid) {
+                return Err(RegistrationError::DuplicateKid {
+                    client_id: self.client_id.clone(),
+                    kid: kid.to_owned(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Returns a copy without the secret API tokens.
+    fn public_parts(&self) -> Self {
+        Self {
+            api_tokens: Vec::new(),
+            ..self.clone()
+        }
+    }
+}
+
+impl fmt::Debug for ClientRegistration {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("ClientRegistration")
+            .field("client_id", &self.client_id)
+            .field("jwks", &self.jwks)
+            .field("scopes", &self.scopes)
+            .field("dpop_required", &self.dpop_required)
+            .field(
+                "api_tokens",
+                &format!("<{} redacted>", self.api_tokens.len()),
+            )
+            .field("admin_scope", &self.admin_scope)
+            .finish()
+    }
+}
+
+/// Settings for [`AuthState`].
+#[derive(Clone)]
+pub struct AuthConfig {
+    /// The apps registered when the server starts.
+    pub clients: Vec<ClientRegistration>,
+    /// How long an issued access token is valid.
+    pub token_ttl: Duration,
+    /// The time source for every expiry check.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            clients: Vec::new(),
+            token_ttl: DEFAULT_TOKEN_TTL,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl fmt::Debug for AuthConfig {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("AuthConfig")
+            .field("clients", &self.clients)
+            .field("token_ttl", &self.token_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The client an API request acts for, once its credentials are accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The client id of the app.
+    pub client_id: String,
+    /// The scopes of the presented access token, or all of the app's scopes
+    /// for an SSWS API token.
+    pub scopes: BTreeSet<String>,
+    /// The app's admin role at the time of the request.
+    pub admin_scope: AdminScope,
+}
+
+/// Shared authentication state: registrations, issued access tokens, used
+/// JWT ids and DPoP nonces. Cloning is cheap and every clone sees the same
+/// state, so the control API can change registrations while serving.
+#[derive(Clone)]
+pub struct AuthState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Base URL of the org, such as `http://127.0.0.1:8080`, without a
+    /// trailing slash.
+    issuer: String,
+    token_ttl: Duration,
+    clock: Arc<dyn Clock>,
+    clients: RwLock<BTreeMap<String, ClientRegistration>>,
+    tokens: Mutex<token::TokenStore>,
+    replay: Mutex<replay::ReplayCache>,
+    nonces: Mutex<dpop::NonceBook>,
+    signer: token::AccessTokenSigner,
+}
+
+impl AuthState {
+    /// Creates the state for an org served at `issuer`, such as
+    /// `http://127.0.0.1:8080`.
+    pub fn new(config: AuthConfig, issuer: String) -> Self {
+        let issuer = issuer.trim_end_matches('/').to_owned();
+        let clients = config
+            .clients
+            .into_iter()
+            .map(|client| (client.client_id.clone(), client))
+            .collect();
+
+        let inner = Inner {
+            issuer,
+            token_ttl: config.token_ttl,
+            clock: config.clock,
+            clients: RwLock::new(clients),
+            tokens: Mutex::new(token::TokenStore::default()),
+            replay: Mutex::new(replay::ReplayCache::default()),
+            nonces: Mutex::new(dpop::NonceBook::default()),
+            signer: token::AccessTokenSigner::generate(),
+        };
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Adds a client registration, or replaces the one with the same client
+    /// id. Tokens already issued to the client stay valid.
+    pub fn upsert_client(&self, client: ClientRegistration) {
+        tracing::info!(client_id = %client.client_id, "client registration stored");
+        let mut clients = self.write_clients();
+        clients.insert(client.client_id.clone(), client);
+    }
+
+    /// Removes a client registration. Its access tokens stop working at once,
+    /// as when an app is deleted at Okta. Returns whether it existed.
+    pub fn remove_client(&self, client_id: &str) -> bool {
+        let removed = self.write_clients().remove(client_id).is_some();
+        if removed {
+            tracing::info!(client_id, "client registration removed");
+        }
+        removed
+    }
+
+    /// Returns the registrations without their secret API tokens.
+    pub fn clients(&self) -> Vec<ClientRegistration> {
+        self.read_clients()
+            .values()
+            .map(ClientRegistration::public_parts)
+            .collect()
+    }
+
+    /// Returns the org's base URL, which is also the issuer of its tokens.
+    pub fn issuer(&self) -> &str {
+        &self.inner.issuer
+    }
+
+    /// Checks the `Authorization` (Bearer, DPoP or SSWS) and `DPoP` headers
+    /// of an API request and that its credentials hold `required_scope`.
+    ///
+    /// `okta.X.manage` satisfies a required `okta.X.read`, as at Okta. On
+    /// failure, `Err` is the complete response Okta would send.
+    pub fn authorize(
+        &self,
+        method: &http::Method,
+        uri: &http::Uri,
+        headers: &http::HeaderMap,
+        required_scope: &str,
+    ) -> Result<Principal, Response> {
+        resource::authorize(self, method, uri, headers, required_scope).map_err(|error| {
+            tracing::debug!(%method, path = uri.path(), %error, "API request rejected");
+            error.into_response(self.issuer(), uri.path(), required_scope)
+        })
+    }
+
+    /// Issues a Bearer access token for a registered client without a token
+    /// request, for tests and benchmarks that exercise only the API.
+    ///
+    /// Returns `None` if the client is not registered or `scopes` are not all
+    /// granted to it.
+    pub fn mint_access_token(&self, client_id: &str, scopes: &[&str]) -> Option<String> {
+        let client = self.client(client_id)?;
+        let scopes: Vec<String> = scopes.iter().map(|scope| (*scope).to_owned()).collect();
+        if !scopes.iter().all(|scope| client.scopes.contains(scope)) {
+            return None;
+        }
+        Some(token::issue(self, &client, scopes, None).access_token)
+    }
+
+    fn client(&self, client_id: &str) -> Option<ClientRegistration> {
+        self.read_clients().get(client_id).cloned()
+    }
+
+    fn now(&self) -> SystemTime {
+        self.inner.clock.now()
+    }
+
+    fn token_url(&self) -> String {
+        format!("{}{}", self.inner.issuer, token::TOKEN_PATH)
+    }
+
+    fn read_clients(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, ClientRegistration>> {
+        self.inner
+            .clients
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write_clients(
+        &self,
+    ) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, ClientRegistration>> {
+        self.inner
+            .clients
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl fmt::Debug for AuthState {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("AuthState")
+            .field("issuer", &self.inner.issuer)
+            .field("clients", &self.clients())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Returns the router for `POST /oauth2/v1/token`.
+pub fn router(state: AuthState) -> Router {
+    token::router(state)
+}
+
+/// Locks `mutex`, recovering the data if a panicking thread poisoned it,
+/// because every critical section here leaves the data consistent.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
