@@ -9,11 +9,36 @@
 //! - [`key`]: parsing private keys from PEM and JWK text.
 //! - [`credentials`]: client credentials and API tokens.
 //! - [`config`]: client settings and their defaults.
+//! - [`error`]: errors and the advice their messages give.
+//! - [`observer`]: endpoints and progress hooks.
+//! - [`stats`]: counters of requests, retries and waits.
+//! - `client`: [`OktaClient`] and its listings.
+//! - `request`: the request loop (budget, concurrency, retries).
+//! - `token`: access tokens and their cache.
+//! - `assertion`: signed client assertions.
+//! - `budget`: the rate-limit budget.
+//! - `paging`: `Link` headers and paging checks.
+//! - `retry`: backoff timing.
 
+mod assertion;
+mod budget;
+mod client;
 pub mod config;
 pub mod credentials;
+pub mod error;
 pub mod key;
+pub mod observer;
+mod paging;
+mod request;
+mod retry;
+pub mod stats;
+mod token;
 
+pub use client::OktaClient;
 pub use config::ClientConfig;
 pub use credentials::{ApiToken, Credentials};
+pub use error::{AuthMethod, ErrorBody, OAuthErrorBody, OktaError, OktaErrorBody, TransportKind};
 pub use key::{KeyError, PrivateKey, SigningAlgorithm};
+pub use observer::{ClientObserver, Endpoint};
+pub use stats::ClientStats;
+pub use token::TokenInfo;
