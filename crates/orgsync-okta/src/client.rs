@@ -402,6 +402,30 @@ mod tests {
         ));
     }
 
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn listing_futures_are_send() {
+        // The sync engine spawns listings on a multi-threaded runtime.
+        let client = OktaClient::new(config("https://example.okta.com")).expect("client");
+        assert_send(&client.list_users(None));
+        assert_send(&client.list_groups(None));
+        assert_send(&client.list_group_members("00g1"));
+        assert_send(&client.fetch_token());
+        assert_send(&client.organization());
+    }
+
+    #[tokio::test]
+    async fn fetch_token_needs_oauth_credentials() {
+        let client = OktaClient::new(config("https://example.okta.com")).expect("client");
+        let result = client.fetch_token().await;
+        assert!(
+            matches!(result, Err(OktaError::NoOAuthCredentials)),
+            "{result:?}"
+        );
+        assert_eq!(client.stats().api_calls, 0);
+    }
+
     #[test]
     fn debug_hides_api_token() {
         let client = OktaClient::new(config("https://example.okta.com")).expect("client");

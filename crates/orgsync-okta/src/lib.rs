@@ -5,6 +5,24 @@
 //! paging, keeps within a configured share of each rate-limit bucket, and
 //! retries 429 and 5xx responses and network failures with backoff.
 //!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use orgsync_okta::{ClientConfig, Credentials, OktaClient, PrivateKey};
+//!
+//! let key = PrivateKey::parse(&std::fs::read_to_string("okta-private-key.pem")?)?;
+//! let credentials = Credentials::PrivateKey {
+//!     client_id: "0oa1example".to_owned(),
+//!     key,
+//!     key_id: Some("my-key-id".to_owned()),
+//! };
+//! let config = ClientConfig::new("https://example.okta.com".parse()?, credentials);
+//! let client = OktaClient::new(config)?;
+//! let users = client.list_users(Some(r#"status eq "ACTIVE""#)).await?;
+//! println!("{} users in {} requests", users.len(), client.stats().api_calls);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Modules:
 //! - [`key`]: parsing private keys from PEM and JWK text.
 //! - [`credentials`]: client credentials and API tokens.
