@@ -16,6 +16,43 @@
 //! - [`faults`]: seeded fault injection.
 //! - [`control`]: the `/_fake/` control API and request counters.
 //! - [`server`]: assembling the router and starting the server.
+//!
+//! Start one in a test with [`server::FakeOkta::builder`], or run the
+//! `fake-okta` binary (`fake-okta --port 0 --users 1000 --print-credentials`).
+//!
+//! # Fixture format
+//!
+//! [`generate::load_fixture`] reads an org from JSON:
+//!
+//! ```json
+//! {
+//!   "seed": 7,
+//!   "users": [
+//!     {"id": "00u1ana0000000000001", "profile": {"login": "ana@a.example", "firstName": "Ana"}},
+//!     {"status": "STAGED", "profile": {"login": "zoe@b.example"}}
+//!   ],
+//!   "groups": [
+//!     {"profile": {"name": "Platform", "parentGroup": "Engineering"}},
+//!     {"type": "APP_GROUP", "profile": {"name": "ad-admins"}, "source": {"id": "0oa1"}}
+//!   ],
+//!   "memberships": {
+//!     "Platform": ["ana@a.example", "00u1ana0000000000001"]
+//!   }
+//! }
+//! ```
+//!
+//! Users and groups are Okta's JSON objects, and every field is optional
+//! except `profile.login` (or `profile.email`, which then becomes the login)
+//! on users and `profile.name` on groups. Missing fields get what Okta gives
+//! a newly created object: a generated id, status `ACTIVE`, timestamps of
+//! the load time, the default user type, `OKTA_GROUP`, and so on (see
+//! [`org::complete_user`] and [`org::complete_group`]). `_links` are
+//! ignored, and an `APP_GROUP`'s app is given as `source.id`. `seed`
+//! (default 0) seeds the generated ids. `memberships` maps a group id or
+//! name to user ids or logins. The org gets an Everyone group unless the
+//! fixture has a `BUILT_IN` group named `Everyone`; either way Everyone
+//! contains every user and cannot appear in `memberships`. Unknown
+//! top-level keys are rejected.
 
 pub mod api;
 pub mod auth;

@@ -1,31 +1,6 @@
 //! JSON fixtures: small hand-written orgs for tests and demos.
 //!
-//! Format:
-//!
-//! ```json
-//! {
-//!   "seed": 7,
-//!   "users": [
-//!     {"id": "00u1ana0000000000001", "profile": {"login": "ana@a.example", "firstName": "Ana"}},
-//!     {"status": "STAGED", "profile": {"login": "zoe@b.example"}}
-//!   ],
-//!   "groups": [
-//!     {"profile": {"name": "Platform", "parentGroup": "Engineering"}},
-//!     {"type": "APP_GROUP", "profile": {"name": "ad-admins"}, "source": {"id": "0oa1"}}
-//!   ],
-//!   "memberships": {
-//!     "Platform": ["ana@a.example", "00u1ana0000000000001"]
-//!   }
-//! }
-//! ```
-//!
-//! Every field is optional except `profile.login` (or `profile.email`) on
-//! users and `profile.name` on groups; the rest is filled in the way Okta
-//! fills a new object (see [`crate::org::complete_user`]). `seed` (default 0)
-//! seeds the ids that are generated. `memberships` maps a group id or name
-//! to user ids or logins. The Everyone group is added unless the fixture has
-//! a `BUILT_IN` group named `Everyone`; either way it contains every user
-//! and cannot be listed in `memberships`.
+//! The format is described in the crate documentation.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -90,7 +65,7 @@ struct Fixture {
     memberships: BTreeMap<String, Vec<String>>,
 }
 
-/// Loads an org from a JSON fixture file (format in the module docs).
+/// Loads an org from a JSON fixture file (format in the crate docs).
 pub fn load_fixture(path: &Path) -> Result<Org, LoadError> {
     let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
         path: path.to_owned(),
