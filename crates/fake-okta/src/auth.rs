@@ -1,10 +1,11 @@
 //! Authentication and authorization for the fake org.
 //!
 //! Terms used throughout this module:
-//! - A *client registration* is an OAuth 2.0 service app: its client id, the
-//!   public JWKs that verify its `private_key_jwt` client assertions, the Okta
-//!   API scopes granted to it, whether it must use DPoP, the SSWS API tokens
-//!   that act for it, and the admin role that limits what it may read.
+//! - A *client registration* is an OAuth 2.0 service app. It lists the client
+//!   id, the public JWKs that verify the app's `private_key_jwt` client
+//!   assertions and the Okta API scopes granted to it. It also says whether
+//!   the app must use DPoP, which SSWS API tokens act for it, and which admin
+//!   role limits what it may read.
 //! - A *client assertion* is the signed JWT a client sends to
 //!   `POST /oauth2/v1/token` to authenticate itself.
 //! - An *access token* is what the token endpoint issues; API requests present
@@ -64,7 +65,7 @@ pub struct ClientRegistration {
     pub admin_scope: AdminScope,
 }
 
-/// What an app's admin role lets it read.
+/// The part of the org an app's admin role may read.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AdminScope {
@@ -77,13 +78,13 @@ pub enum AdminScope {
     Groups {
         /// Ids of the groups the role covers.
         group_ids: BTreeSet<String>,
-        /// How requests for groups outside the role are answered.
+        /// The response to requests for groups outside the role.
         #[serde(default)]
         hidden: HiddenResponse,
     },
 }
 
-/// The answer to a request for a group outside a group-limited admin role.
+/// The response to a request for a group outside a group-limited admin role.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HiddenResponse {
@@ -107,7 +108,7 @@ pub enum RegistrationError {
         client_id: String,
         /// The JWK's position in `jwks`, counting from 0.
         index: usize,
-        /// Why the JWK is unusable.
+        /// The reason the JWK is unusable.
         source: JwkError,
     },
     /// A JWK has no `kid`, so client assertions cannot name it.
@@ -313,6 +314,8 @@ impl AuthState {
     ///
     /// `okta.X.manage` satisfies a required `okta.X.read`, as at Okta. On
     /// failure, `Err` is the complete response Okta would send.
+    // The large `Err` is the response itself, which handlers return as is.
+    #[allow(clippy::result_large_err)]
     pub fn authorize(
         &self,
         method: &http::Method,
@@ -329,6 +332,7 @@ impl AuthState {
     /// Issues a Bearer access token for a registered client without a token
     /// request, for tests and benchmarks that exercise only the API.
     ///
+    /// The token is a Bearer token even for clients that require DPoP.
     /// Returns `None` if the client is not registered or `scopes` are not all
     /// granted to it.
     pub fn mint_access_token(&self, client_id: &str, scopes: &[&str]) -> Option<String> {
@@ -388,4 +392,132 @@ pub fn router(state: AuthState) -> Router {
 /// because every critical section here leaves the data consistent.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn registration() -> ClientRegistration {
+        generate_credentials(KeyKind::EcP256, Some(21)).registration(&["okta.users.read"])
+    }
+
+    #[test]
+    fn generated_registration_is_valid() {
+        assert_eq!(registration().validate(), Ok(()));
+    }
+
+    #[test]
+    fn empty_client_id_is_invalid() {
+        let client = ClientRegistration {
+            client_id: String::new(),
+            ..registration()
+        };
+
+        assert_eq!(client.validate(), Err(RegistrationError::EmptyClientId));
+    }
+
+    #[test]
+    fn jwk_without_kid_is_invalid() {
+        let mut client = registration();
+        client.jwks[0].as_object_mut().unwrap().remove("kid");
+
+        let error = client.validate().unwrap_err();
+
+        assert!(matches!(
+            error,
+            RegistrationError::MissingKid { index: 0, .. }
+        ));
+    }
+
+    #[test]
+    fn repeated_kid_is_invalid() {
+        let mut client = registration();
+        client.jwks.push(client.jwks[0].clone());
+
+        let error = client.validate().unwrap_err();
+
+        assert!(matches!(error, RegistrationError::DuplicateKid { .. }));
+    }
+
+    #[test]
+    fn unusable_jwk_is_invalid() {
+        let mut client = registration();
+        client.jwks[0]["x"] = json!("not base64url!");
+
+        let error = client.validate().unwrap_err();
+
+        assert!(matches!(
+            error,
+            RegistrationError::InvalidJwk { index: 0, .. }
+        ));
+    }
+
+    #[test]
+    fn registration_debug_redacts_api_tokens() {
+        let client = ClientRegistration {
+            api_tokens: vec!["00secret-ssws-token".to_owned()],
+            ..registration()
+        };
+
+        let debug = format!("{client:?}");
+
+        assert!(!debug.contains("00secret"), "{debug}");
+    }
+
+    #[test]
+    fn registration_reads_minimal_json() {
+        let body = json!({
+            "client_id": "0oaminimal",
+            "admin_scope": { "type": "groups", "group_ids": ["00g1"] },
+        });
+
+        let client: ClientRegistration = serde_json::from_value(body).unwrap();
+
+        let expected = AdminScope::Groups {
+            group_ids: BTreeSet::from(["00g1".to_owned()]),
+            hidden: HiddenResponse::Forbidden,
+        };
+        assert_eq!(client.admin_scope, expected);
+        assert!(!client.dpop_required);
+    }
+
+    #[test]
+    fn upsert_replaces_and_remove_reports() {
+        let state = AuthState::new(AuthConfig::default(), "http://127.0.0.1:1/".to_owned());
+        let client = registration();
+
+        state.upsert_client(client.clone());
+        state.upsert_client(ClientRegistration {
+            dpop_required: true,
+            ..client.clone()
+        });
+
+        assert_eq!(state.clients().len(), 1);
+        assert!(state.clients()[0].dpop_required);
+        assert!(state.remove_client(&client.client_id));
+        assert!(!state.remove_client(&client.client_id));
+    }
+
+    #[test]
+    fn issuer_loses_trailing_slash() {
+        let state = AuthState::new(AuthConfig::default(), "http://127.0.0.1:1/".to_owned());
+
+        assert_eq!(state.issuer(), "http://127.0.0.1:1");
+    }
+
+    #[test]
+    fn mint_rejects_ungranted_scope() {
+        let client = registration();
+        let config = AuthConfig {
+            clients: vec![client.clone()],
+            ..AuthConfig::default()
+        };
+        let state = AuthState::new(config, "http://127.0.0.1:1".to_owned());
+
+        let token = state.mint_access_token(&client.client_id, &["okta.groups.read"]);
+
+        assert_eq!(token, None);
+    }
 }

@@ -2,11 +2,14 @@
 //! them.
 //!
 //! The client is the one named by the `client_id` form parameter or, without
-//! it, by the assertion's `iss`. Then `sub` must equal the client id, the
-//! `alg` must be on the allow-list, the key named by `kid` must verify the
-//! signature, `aud` must be the token endpoint URL, `exp` must be present,
-//! in the future and at most an hour ahead, `iat` must not be in the future,
-//! and a `jti` may be used once.
+//! it, by the assertion's `iss`. Then, in this order:
+//! - `iss` and `sub` must equal the client id;
+//! - `alg` must be on the allow-list and the key named by `kid` must verify
+//!   the signature;
+//! - `aud` must be the token endpoint URL;
+//! - `exp` must be present, in the future and at most an hour ahead, and
+//!   `iat`, if present, must not be in the future;
+//! - a `jti`, if present, may be used once.
 
 use std::time::Duration;
 

@@ -116,8 +116,9 @@ pub enum CredentialsError {
 /// Generates a client id and key pair. With `rng_seed`, the same seed gives
 /// the same credentials; without it they are random.
 ///
-/// RSA key generation takes tens of milliseconds with optimized dependencies
-/// (the workspace builds dependencies at opt-level 2 even in debug builds).
+/// RSA keys are the slow case: one took about 0.25 s in a debug test build
+/// (dependencies at opt-level 2) on a loaded 2-core VM, so tests that need
+/// several should generate each once and share it.
 pub fn generate_credentials(kind: KeyKind, rng_seed: Option<u64>) -> GeneratedCredentials {
     let mut rng = seeded_rng(rng_seed);
     let (private_key_pem, jwk) = match kind {
@@ -298,3 +299,104 @@ impl rsa::rand_core::TryRng for SeededRng {
 }
 
 impl rsa::rand_core::TryCryptoRng for SeededRng {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn same_seed_gives_same_credentials() {
+        let first = generate_credentials(KeyKind::EcP256, Some(42));
+        let second = generate_credentials(KeyKind::EcP256, Some(42));
+
+        assert_eq!(first, second);
+    }
+
+    #[test]
+    fn other_seed_gives_other_credentials() {
+        let first = generate_credentials(KeyKind::EcP256, Some(42));
+        let second = generate_credentials(KeyKind::EcP256, Some(43));
+
+        assert_ne!(first.client_id, second.client_id);
+        assert_ne!(first.key_id, second.key_id);
+    }
+
+    #[test]
+    fn unseeded_credentials_differ() {
+        let first = generate_credentials(KeyKind::EcP384, None);
+        let second = generate_credentials(KeyKind::EcP384, None);
+
+        assert_ne!(first.key_id, second.key_id);
+    }
+
+    #[test]
+    fn client_id_looks_like_okta() {
+        let credentials = generate_credentials(KeyKind::EcP256, Some(1));
+
+        assert_eq!(credentials.client_id.len(), 20);
+        assert!(credentials.client_id.starts_with("0oa"));
+        assert!(credentials
+            .client_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric()));
+    }
+
+    #[test]
+    fn public_jwk_names_kid_and_alg() {
+        for kind in [KeyKind::EcP256, KeyKind::EcP384, KeyKind::EcP521] {
+            let credentials = generate_credentials(kind, Some(5));
+
+            assert_eq!(credentials.public_jwk["kid"], credentials.key_id.as_str());
+            assert_eq!(credentials.public_jwk["alg"], kind.algorithm());
+            assert_eq!(credentials.key_kind(), Some(kind));
+        }
+    }
+
+    #[test]
+    fn rsa_credentials_are_pkcs8_and_registrable() {
+        let started = Instant::now();
+        let credentials = generate_credentials(KeyKind::Rsa2048, Some(9));
+        eprintln!("RSA-2048 generation took {:?}", started.elapsed());
+
+        assert!(credentials
+            .private_key_pem
+            .starts_with("-----BEGIN PRIVATE KEY-----"));
+        assert_eq!(
+            credentials.registration(&["okta.users.read"]).validate(),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn debug_redacts_private_key() {
+        let credentials = generate_credentials(KeyKind::EcP256, Some(3));
+
+        let debug = format!("{credentials:?}");
+
+        assert!(!debug.contains("PRIVATE KEY"), "{debug}");
+    }
+
+    #[test]
+    fn assertion_is_signed_with_key_alg() {
+        let credentials = generate_credentials(KeyKind::EcP521, Some(4));
+
+        let assertion = credentials
+            .client_assertion("http://127.0.0.1:1/oauth2/v1/token", SystemTime::now())
+            .unwrap();
+
+        let jws = jose::CompactJws::parse(&assertion).unwrap();
+        let key = jose::PublicKey::from_jwk(&credentials.public_jwk).unwrap();
+        assert_eq!(jws.header_str("alg"), Some("ES512"));
+        assert_eq!(jws.verify(&key, jose::Algorithm::Es512), Ok(()));
+    }
+
+    #[test]
+    fn non_object_header_rejected() {
+        let credentials = generate_credentials(KeyKind::EcP256, Some(6));
+
+        let result = credentials.sign_jwt(json!("JWT"), &json!({}));
+
+        assert!(matches!(result, Err(CredentialsError::HeaderNotObject)));
+    }
+}

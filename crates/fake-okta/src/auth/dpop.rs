@@ -1,7 +1,7 @@
 //! DPoP proofs (RFC 9449) as Okta checks them.
 //!
 //! The token endpoint requires a server-issued nonce in the proof: a proof
-//! without one, or with an unknown or stale one, is answered with
+//! without one, or with an unknown or stale one, is rejected with
 //! `400 use_dpop_nonce` and a `dpop-nonce` header. Okta renews its nonce
 //! every 24 hours and accepts each one for three days; [`NonceBook`] does the
 //! same. API requests need no nonce, but their proof must carry `ath`, the
@@ -123,7 +123,7 @@ impl DpopError {
     }
 }
 
-/// What the proof must match.
+/// The request a proof must match.
 pub(crate) struct ProofTarget<'a> {
     pub(crate) method: &'a Method,
     /// The request URL without query or fragment.
@@ -245,7 +245,7 @@ fn check_request_binding(jws: &CompactJws, target: &ProofTarget<'_>) -> Result<(
     Ok(())
 }
 
-/// Compares two URLs the way RFC 9449 section 4.3 asks: scheme and host
+/// Compares two URLs the way RFC 9449 section 4.3 requires: scheme and host
 /// case-insensitively, default ports made explicit, and query and fragment
 /// ignored.
 fn same_resource(htu: &str, expected: &str) -> bool {

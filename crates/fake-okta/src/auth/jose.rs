@@ -277,9 +277,12 @@ fn rsa_from_jwk(jwk: &Map<String, Value>) -> Result<PublicKey, JwkError> {
         .map_err(|_| JwkError::InvalidKey { kty: "RSA" })
 }
 
+/// Builds a public key from an uncompressed SEC1 point on one curve.
+type PointParser = fn(&[u8]) -> Option<PublicKey>;
+
 fn ec_from_jwk(jwk: &Map<String, Value>) -> Result<PublicKey, JwkError> {
     let curve = jwk.get("crv").and_then(Value::as_str);
-    let (size, make): (usize, fn(&[u8]) -> Option<PublicKey>) = match curve {
+    let (size, make): (usize, PointParser) = match curve {
         Some("P-256") => (32, |point| {
             p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
                 .ok()
@@ -407,5 +410,146 @@ fn decode_object(part: &str, name: &'static str) -> Result<Map<String, Value>, M
     match serde_json::from_slice(&bytes) {
         Ok(Value::Object(object)) => Ok(object),
         _ => Err(MalformedJws::NotAnObject { part: name }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p256_jwk() -> Value {
+        let key = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
+        let point = key.verifying_key().to_sec1_point(false);
+        ec_public_jwk("P-256", point.x().unwrap(), point.y().unwrap())
+    }
+
+    #[test]
+    fn thumbprint_matches_jsonwebtoken() {
+        let mut jwk = p256_jwk();
+        jwk["kid"] = json!("key-1");
+        let parsed: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwk.clone()).unwrap();
+
+        let expected = parsed
+            .thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256)
+            .unwrap();
+
+        assert_eq!(thumbprint(&jwk).unwrap(), expected);
+    }
+
+    #[test]
+    fn thumbprint_ignores_optional_members() {
+        let plain = p256_jwk();
+        let mut decorated = plain.clone();
+        decorated["kid"] = json!("key-1");
+        decorated["use"] = json!("sig");
+
+        assert_eq!(thumbprint(&plain).unwrap(), thumbprint(&decorated).unwrap());
+    }
+
+    #[test]
+    fn private_jwk_rejected() {
+        let mut jwk = p256_jwk();
+        jwk["d"] = json!("AAAA");
+
+        let error = PublicKey::from_jwk(&jwk).unwrap_err();
+
+        assert_eq!(error, JwkError::PrivateMember { member: "d" });
+    }
+
+    #[test]
+    fn unknown_curve_rejected() {
+        let mut jwk = p256_jwk();
+        jwk["crv"] = json!("secp256k1");
+
+        let error = PublicKey::from_jwk(&jwk).unwrap_err();
+
+        assert!(matches!(error, JwkError::UnsupportedCurve { .. }));
+    }
+
+    #[test]
+    fn point_off_curve_rejected() {
+        let mut jwk = p256_jwk();
+        jwk["y"] = json!(base64url(&[1u8; 32]));
+
+        let error = PublicKey::from_jwk(&jwk).unwrap_err();
+
+        assert_eq!(error, JwkError::InvalidKey { kty: "EC" });
+    }
+
+    #[test]
+    fn octet_key_rejected() {
+        let jwk = json!({ "kty": "oct", "k": "c2VjcmV0" });
+
+        let error = PublicKey::from_jwk(&jwk).unwrap_err();
+
+        assert!(matches!(error, JwkError::UnsupportedKeyType { .. }));
+    }
+
+    #[test]
+    fn jws_with_two_parts_rejected() {
+        let error = CompactJws::parse("abc.def").unwrap_err();
+
+        assert_eq!(error, MalformedJws::PartCount { parts: 2 });
+    }
+
+    #[test]
+    fn jws_with_array_payload_rejected() {
+        let token = format!("{}.{}.", base64url(b"{}"), base64url(b"[1]"));
+
+        let error = CompactJws::parse(&token).unwrap_err();
+
+        assert_eq!(error, MalformedJws::NotAnObject { part: "payload" });
+    }
+
+    #[test]
+    fn signed_jws_verifies() {
+        use p256::ecdsa::signature::Signer;
+        let key = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
+        let token = encode(
+            &json!({ "alg": "ES256" }),
+            &json!({ "sub": "x" }),
+            |message| {
+                let signature: p256::ecdsa::Signature = key.sign(message);
+                signature.to_bytes().to_vec()
+            },
+        );
+        let jws = CompactJws::parse(&token).unwrap();
+        let public = PublicKey::from_jwk(&p256_jwk()).unwrap();
+
+        assert_eq!(jws.verify(&public, Algorithm::Es256), Ok(()));
+    }
+
+    #[test]
+    fn es384_on_p256_key_is_mismatch() {
+        let token = encode(&json!({ "alg": "ES384" }), &json!({}), |_| vec![0; 96]);
+        let jws = CompactJws::parse(&token).unwrap();
+        let public = PublicKey::from_jwk(&p256_jwk()).unwrap();
+
+        let error = jws.verify(&public, Algorithm::Es384).unwrap_err();
+
+        assert!(matches!(error, VerifyError::KeyMismatch { .. }));
+    }
+
+    #[test]
+    fn fractional_time_claim_rounds_down() {
+        let token = format!("{}.{}.", base64url(b"{}"), base64url(br#"{"exp":10.9}"#));
+        let jws = CompactJws::parse(&token).unwrap();
+
+        assert_eq!(jws.claim_seconds("exp"), Some(NumericClaim::Seconds(10)));
+    }
+
+    #[test]
+    fn negative_time_claim_is_invalid() {
+        let token = format!("{}.{}.", base64url(b"{}"), base64url(br#"{"exp":-5}"#));
+        let jws = CompactJws::parse(&token).unwrap();
+
+        assert_eq!(jws.claim_seconds("exp"), Some(NumericClaim::Invalid));
+    }
+
+    #[test]
+    fn allow_list_excludes_none_hmac_and_pss() {
+        for name in ["none", "HS256", "PS256", "EdDSA", "rs256"] {
+            assert_eq!(Algorithm::parse(name), None, "{name}");
+        }
     }
 }

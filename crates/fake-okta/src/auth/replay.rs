@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 use std::time::SystemTime;
 
-/// Which kind of JWT a `jti` belongs to, so equal ids in different kinds of
-/// JWT do not collide.
+/// The kind of JWT a `jti` belongs to, which keeps equal ids in different
+/// kinds of JWT apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum JtiKind {
     ClientAssertion,

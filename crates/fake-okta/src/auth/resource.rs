@@ -1,7 +1,7 @@
 //! Credentials on `/api/v1` requests: SSWS API tokens, Bearer access tokens
 //! and DPoP-bound access tokens, and the scope each endpoint requires.
 //!
-//! A request without credentials gets Okta's answer for a missing session,
+//! A request without credentials gets Okta's response for a missing session,
 //! `403 E0000005`. A bad SSWS token or access token gets `401 E0000011`; a
 //! valid token without the scope gets `403 E0000006`. For access tokens Okta
 //! adds a `WWW-Authenticate` challenge naming the error. DPoP problems are
@@ -54,11 +54,11 @@ pub(crate) enum AccessError {
     KeyBinding { client_id: String },
     #[error("DPoP check failed: {0}")]
     Dpop(#[from] DpopError),
-    #[error("client {client_id} lacks scope {required}; it has {held:?}")]
+    #[error("client {client_id} lacks scope {required}; it has {granted:?}")]
     InsufficientScope {
         client_id: String,
         required: String,
-        held: BTreeSet<String>,
+        granted: BTreeSet<String>,
         scheme: Option<Scheme>,
     },
 }
@@ -293,7 +293,7 @@ fn principal(
         return Err(AccessError::InsufficientScope {
             client_id,
             required: required_scope.to_owned(),
-            held: scopes,
+            granted: scopes,
             scheme,
         });
     }

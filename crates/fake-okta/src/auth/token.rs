@@ -217,6 +217,8 @@ fn exchange(
         });
     }
 
+    // Apps without DPoP get Bearer tokens even when a proof is sent, which
+    // Okta's Python SDK (okta/oauth.py) warns about for DPoP-enabled clients.
     let jkt = if client.dpop_required {
         let target = ProofTarget {
             method: &http::Method::POST,
@@ -391,7 +393,7 @@ pub(crate) fn issue(
     }
 }
 
-/// What the server remembers about an access token it issued.
+/// The server's record of an access token it issued.
 #[derive(Debug, Clone)]
 pub(crate) struct TokenRecord {
     pub(crate) client_id: String,
