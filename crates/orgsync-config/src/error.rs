@@ -61,6 +61,9 @@ impl fmt::Display for ConfigWarning {
 }
 
 /// Every error found in the config, in the order they were found.
+///
+/// Displays one error per line. An invalid search expression adds two
+/// indented lines: the expression and a caret under the problem.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ConfigErrors(pub Vec<ConfigError>);
 

@@ -216,6 +216,13 @@ impl<'a> Fields<'a> {
                     "is not a known key",
                     format!("did you mean `{suggestion}`?"),
                 );
+            } else if let Some((name, section)) = closest_misplaced(key, misplaced) {
+                context.error(
+                    &path,
+                    None,
+                    "is not a known key",
+                    format!("did you mean `{name}`, under {section}:?"),
+                );
             } else if strictness == Strictness::Strict {
                 context.error(
                     &path,
@@ -228,6 +235,19 @@ impl<'a> Fields<'a> {
             }
         }
     }
+}
+
+/// Returns the misplaced key closest to `key`, with its section.
+fn closest_misplaced<'m>(
+    key: &str,
+    misplaced: &[(&'m str, &'m str)],
+) -> Option<(&'m str, &'m str)> {
+    let names: Vec<&str> = misplaced.iter().map(|(name, _)| *name).collect();
+    let name = closest(key, &names)?;
+    misplaced
+        .iter()
+        .find(|(candidate, _)| *candidate == name)
+        .copied()
 }
 
 fn read_string(
@@ -400,6 +420,23 @@ mod tests {
             Strictness::Strict,
         );
         assert_eq!(context.errors[0].fix, "move it under schedule:");
+    }
+
+    #[test]
+    fn misspelled_misplaced_key_names_section() {
+        let value = json!({"frequncy": "PT30M"});
+        let path = KeyPath::root();
+        let mut context = Context::default();
+        Fields::new(&path, fields_of(&value)).check_keys(
+            &mut context,
+            &["schedule"],
+            &[("frequency", "schedule")],
+            Strictness::Strict,
+        );
+        assert_eq!(
+            context.errors[0].fix,
+            "did you mean `frequency`, under schedule:?"
+        );
     }
 
     #[test]

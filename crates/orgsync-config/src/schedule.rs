@@ -120,6 +120,15 @@ fn read_cron(context: &mut Context, path: &KeyPath, map: &Map<String, Value>) ->
     }
     let pattern = Fields::new(path, map).string(context, "cron")?;
     match croner::Cron::from_str(&pattern) {
+        Ok(cron) if cron.iter_after(reference_start()).next().is_none() => {
+            context.error(
+                &cron_path,
+                Some(show(&Value::String(pattern.clone()))),
+                "never runs, because no date matches it",
+                "check the day-of-month and month fields, such as a 31st in a month that has 30 days",
+            );
+            None
+        }
         Ok(_) => Some(Frequency::Cron(pattern)),
         Err(error) => {
             context.error(
@@ -163,11 +172,21 @@ fn warn_if_timeout_too_long(context: &mut Context, path: &KeyPath, schedule: &Sc
 /// schedule whose gaps differ later in the year can have a shorter gap.
 fn shortest_cron_interval(pattern: &str) -> Option<Duration> {
     let cron = croner::Cron::from_str(pattern).ok()?;
-    let start: DateTime<Utc> = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single()?;
-    let runs: Vec<DateTime<Utc>> = cron.iter_after(start).take(64).collect();
+    let runs: Vec<DateTime<Utc>> = cron.iter_after(reference_start()).take(64).collect();
     runs.windows(2)
         .filter_map(|pair| (pair[1] - pair[0]).to_std().ok())
         .min()
+}
+
+/// Returns the instant cron schedules are checked from: fixed, so that
+/// validation does not depend on the clock.
+///
+/// NOTE: a cron expression whose year field only matches years before 2026
+/// is reported as never running, even when orgsync runs before 2026.
+fn reference_start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default()
 }
 
 /// Formats a duration as ISO 8601, the form the config accepts.
@@ -224,6 +243,12 @@ mod tests {
     fn invalid_cron_is_reported_at_cron_key() {
         let (_, context) = schedule(json!({"frequency": {"cron": "every 5 minutes"}}));
         assert_eq!(context.errors[0].key_path, "schedule.frequency.cron");
+    }
+
+    #[test]
+    fn impossible_cron_is_rejected() {
+        let (_, context) = schedule(json!({"frequency": {"cron": "0 0 31 2 *"}}));
+        assert!(context.errors[0].problem.starts_with("never runs"));
     }
 
     #[test]
