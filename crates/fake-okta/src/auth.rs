@@ -260,6 +260,7 @@ impl AuthState {
         let clients = config
             .clients
             .into_iter()
+            .inspect(warn_if_invalid)
             .map(|client| (client.client_id.clone(), client))
             .collect();
 
@@ -280,7 +281,12 @@ impl AuthState {
 
     /// Adds a client registration, or replaces the one with the same client
     /// id. Tokens already issued to the client stay valid.
+    ///
+    /// An invalid registration is stored anyway, with a warning, so tests can
+    /// exercise Okta's errors for broken key sets. Call
+    /// [`ClientRegistration::validate`] first to reject it instead.
     pub fn upsert_client(&self, client: ClientRegistration) {
+        warn_if_invalid(&client);
         tracing::info!(client_id = %client.client_id, "client registration stored");
         let mut clients = self.write_clients();
         clients.insert(client.client_id.clone(), client);
@@ -380,6 +386,16 @@ impl fmt::Debug for AuthState {
             .field("issuer", &self.inner.issuer)
             .field("clients", &self.clients())
             .finish_non_exhaustive()
+    }
+}
+
+fn warn_if_invalid(client: &ClientRegistration) {
+    if let Err(error) = client.validate() {
+        tracing::warn!(
+            client_id = %client.client_id,
+            %error,
+            "client registration is invalid, so its token requests will fail"
+        );
     }
 }
 
