@@ -15,9 +15,10 @@
 //! `X-Rate-Limit-Remaining` and `X-Rate-Limit-Reset` (UTC epoch seconds when
 //! the window ends), errors and 429s included. A request over a bucket's
 //! limit gets `429` with error code `E0000047` and no `Retry-After`, as Okta
-//! sends. A request over the concurrency limit gets the same 429, but its
-//! headers report the concurrency limit, `0` remaining and an estimated reset
-//! one second ahead, which is what Okta documents for concurrency.
+//! sends. A request over the concurrency limit gets the same 429, but with
+//! `0` as both limit and remaining and an estimated reset one second ahead.
+//! Okta's rate-limit monitoring page documents the two zeros for concurrency
+//! errors, and Okta's Python SDK (3.4.6) detects them that way.
 //!
 //! NOTE: Okta also gives each OAuth client a share of every bucket (half, by
 //! default). The fake counts per org only, so one client can use a whole
@@ -406,7 +407,7 @@ impl LimitState {
         if counters.in_flight >= counters.config.concurrency {
             counters.concurrency_rejected += 1;
             let headers = RateHeaders {
-                limit: counters.config.concurrency,
+                limit: 0,
                 remaining: 0,
                 reset: epoch_seconds_ceil(now + Duration::from_secs(1)),
             };
@@ -736,7 +737,7 @@ mod tests {
         drop((first, second));
         let after_release = admit_and_finish(&state, Bucket::Users);
 
-        assert_eq!(headers.limit, 2);
+        assert_eq!(headers.limit, 0);
         assert_eq!(headers.remaining, 0);
         assert!(after_release.is_some(), "a freed slot must admit again");
     }
