@@ -984,6 +984,16 @@ async fn duplicate_parameter_rejected() {
 }
 
 #[tokio::test]
+async fn get_on_token_endpoint_rejected() {
+    let fake = Fake::start(vec![registration(rsa_client())]).await;
+
+    let response = fake.http.get(fake.token_url()).send().await.unwrap();
+
+    assert_eq!(response.headers()["allow"], "POST");
+    assert_api_error(response, "E0000022").await;
+}
+
+#[tokio::test]
 async fn scope_not_granted_rejected() {
     let client = rsa_client();
     let fake = Fake::start(vec![registration(client)]).await;

@@ -58,9 +58,23 @@ const CREDENTIAL_PARAMETERS: [&str; 4] = [
 ];
 
 pub(crate) fn router(state: AuthState) -> Router {
-    Router::new()
-        .route(TOKEN_PATH, post(token_endpoint))
-        .with_state(state)
+    let methods = post(token_endpoint).fallback(method_not_allowed);
+    Router::new().route(TOKEN_PATH, methods).with_state(state)
+}
+
+/// Rejects methods other than POST with Okta's `405 E0000022` body.
+async fn method_not_allowed(method: http::Method) -> Response {
+    tracing::info!(%method, "token request rejected: only POST is supported");
+    let mut response = crate::errors::api_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "E0000022",
+        "The endpoint does not support the provided HTTP method",
+        &[],
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    response
 }
 
 /// A rejected token request.
