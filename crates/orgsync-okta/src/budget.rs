@@ -254,15 +254,24 @@ impl BucketState {
     /// Records the end of a request that held a place in flight.
     pub(crate) fn finish(&mut self, headers: Option<&RateLimitHeaders>, now: SystemTime) {
         self.in_flight = self.in_flight.saturating_sub(1);
-        let Some(headers) = headers else {
-            if self.limit.is_none() {
-                self.unmetered = true;
-            } else if self.reset_at.is_some_and(|reset_at| now < reset_at) {
-                self.unreported += 1;
-            }
-            return;
-        };
+        match headers {
+            None => self.record_unreported(now),
+            // Okta reports a limit and remaining of 0 on a 429 for too many
+            // concurrent requests; those describe no window of the bucket.
+            Some(headers) if headers.limit == 0 => {}
+            Some(headers) => self.record(headers, now),
+        }
+    }
 
+    fn record_unreported(&mut self, now: SystemTime) {
+        if self.limit.is_none() {
+            self.unmetered = true;
+        } else if self.reset_at.is_some_and(|reset_at| now < reset_at) {
+            self.unreported += 1;
+        }
+    }
+
+    fn record(&mut self, headers: &RateLimitHeaders, now: SystemTime) {
         self.unmetered = false;
         self.limit = Some(headers.limit);
         if headers.reset_epoch > self.window_reset_epoch || self.reset_at.is_none() {

@@ -230,6 +230,25 @@ fn unreported_responses_count_as_used() {
 }
 
 #[test]
+fn concurrency_rejection_keeps_window() {
+    let mut state = learned(10, 10);
+    state.admit(0.5, at(1001));
+    state.finish(Some(&headers(0, 0, 1002)), at(1001));
+    for _ in 0..4 {
+        assert_eq!(state.admit(0.5, at(1001)), Decision::Go);
+    }
+}
+
+#[test]
+fn concurrency_rejection_does_not_unmeter() {
+    let mut state = BucketState::default();
+    state.admit(0.5, at(1000));
+    state.finish(Some(&headers(0, 0, 1001)), at(1000));
+    state.admit(0.5, at(1000));
+    assert_eq!(state.admit(0.5, at(1000)), Decision::WaitForCompletion);
+}
+
+#[test]
 fn bucket_without_headers_is_unmetered() {
     let mut state = BucketState::default();
     state.admit(0.5, at(1000));
