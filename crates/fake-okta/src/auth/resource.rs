@@ -66,103 +66,91 @@ pub(crate) enum AccessError {
 impl AccessError {
     /// Returns the response Okta sends for this failure on `path`.
     pub(crate) fn into_response(self, issuer: &str, path: &str, required_scope: &str) -> Response {
-        let challenge = |scheme: Scheme, error: &str, description: &str| {
-            format!(
-                "{} authorization_uri=\"{issuer}/oauth2/v1/authorize\", realm=\"{issuer}\", \
-                 scope=\"{required_scope}\", error=\"{error}\", \
-                 error_description=\"{description}\", resource=\"{path}\"",
-                scheme.name()
-            )
+        let mut response = self.body();
+        let Some((scheme, error, description)) = self.challenge() else {
+            return response;
         };
 
-        let (mut response, www_authenticate) = match &self {
-            Self::NoCredentials => (forbidden_session(), None),
-            Self::UnknownApiToken => (invalid_token_body(), None),
-            Self::UnknownAccessToken { scheme } => (
-                invalid_token_body(),
-                Some(challenge(*scheme, "invalid_token", "The access token is invalid.")),
-            ),
-            Self::ExpiredAccessToken { scheme, .. } => (
-                invalid_token_body(),
-                Some(challenge(*scheme, "invalid_token", "The token has expired.")),
-            ),
-            Self::InsufficientScope { scheme, .. } => (
-                forbidden_permission(),
-                scheme.map(|scheme| {
-                    challenge(
-                        scheme,
-                        "insufficient_scope",
-                        "The access token provided does not contain the required scopes.",
-                    )
-                }),
-            ),
-            Self::DpopSchemeRequired { .. } => (
-                oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request",
-                    "The resource request must use the DPoP authentication scheme when using a DPoP bound token.",
-                ),
-                None,
-            ),
-            Self::NotDpopBound { .. } => (
-                oauth_error(
-                    StatusCode::UNAUTHORIZED,
-                    "invalid_token",
-                    "The presented access_token is not DPoP bound.",
-                ),
-                None,
-            ),
-            Self::ProofRequired { .. } => (
-                oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request",
-                    "The resource request requires a DPoP proof.",
-                ),
-                None,
-            ),
-            Self::KeyBinding { .. } => (
-                oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_dpop_proof",
-                    "The access_token is not bound to the provided DPoP proof.",
-                ),
-                None,
-            ),
-            Self::Dpop(error) => (
-                oauth_error(StatusCode::BAD_REQUEST, error.code(), error.description()),
-                None,
-            ),
-        };
-
-        if let Some(value) = www_authenticate.and_then(|value| HeaderValue::from_str(&value).ok()) {
+        let challenge = format!(
+            "{} authorization_uri=\"{issuer}/oauth2/v1/authorize\", realm=\"{issuer}\", \
+             scope=\"{required_scope}\", error=\"{error}\", \
+             error_description=\"{description}\", resource=\"{path}\"",
+            scheme.name()
+        );
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, value);
         }
         response
     }
-}
 
-fn forbidden_session() -> Response {
-    api_error(StatusCode::FORBIDDEN, "E0000005", "Invalid session", &[])
-}
+    /// Returns the status and body: a Management API error for missing or
+    /// bad credentials and scopes, an OAuth error for DPoP problems.
+    fn body(&self) -> Response {
+        match self {
+            Self::NoCredentials => api_error(StatusCode::FORBIDDEN, "E0000005", "Invalid session", &[]),
+            Self::UnknownApiToken
+            | Self::UnknownAccessToken { .. }
+            | Self::ExpiredAccessToken { .. } => api_error(
+                StatusCode::UNAUTHORIZED,
+                "E0000011",
+                "Invalid token provided",
+                &[],
+            ),
+            Self::InsufficientScope { .. } => api_error(
+                StatusCode::FORBIDDEN,
+                "E0000006",
+                "You do not have permission to perform the requested action",
+                &[],
+            ),
+            Self::DpopSchemeRequired { .. } => oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "The resource request must use the DPoP authentication scheme when using a DPoP bound token.",
+            ),
+            Self::NotDpopBound { .. } => oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "The presented access_token is not DPoP bound.",
+            ),
+            Self::ProofRequired { .. } => oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "The resource request requires a DPoP proof.",
+            ),
+            Self::KeyBinding { .. } => oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_dpop_proof",
+                "The access_token is not bound to the provided DPoP proof.",
+            ),
+            Self::Dpop(error) => {
+                oauth_error(StatusCode::BAD_REQUEST, error.code(), error.description())
+            }
+        }
+    }
 
-fn invalid_token_body() -> Response {
-    api_error(
-        StatusCode::UNAUTHORIZED,
-        "E0000011",
-        "Invalid token provided",
-        &[],
-    )
-}
-
-fn forbidden_permission() -> Response {
-    api_error(
-        StatusCode::FORBIDDEN,
-        "E0000006",
-        "You do not have permission to perform the requested action",
-        &[],
-    )
+    /// Returns the scheme, `error` and `error_description` of the
+    /// `WWW-Authenticate` challenge Okta adds for access token failures.
+    fn challenge(&self) -> Option<(Scheme, &'static str, &'static str)> {
+        match self {
+            Self::UnknownAccessToken { scheme } => {
+                Some((*scheme, "invalid_token", "The access token is invalid."))
+            }
+            Self::ExpiredAccessToken { scheme, .. } => {
+                Some((*scheme, "invalid_token", "The token has expired."))
+            }
+            Self::InsufficientScope {
+                scheme: Some(scheme),
+                ..
+            } => Some((
+                *scheme,
+                "insufficient_scope",
+                "The access token provided does not contain the required scopes.",
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// Checks the credentials of an API request; see [`AuthState::authorize`].
