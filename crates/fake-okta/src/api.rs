@@ -7,12 +7,16 @@
 //!   need `okta.groups.read`;
 //! - `/.well-known/okta-organization` needs no credentials.
 //!
-//! Every API request first passes [`AuthState::authorize`]. Then the app's
-//! admin role applies: without one every request gets `403 E0000006`; a role
-//! limited to some groups shows only those groups (Everyone included only if
-//! listed) and their members, and a request for another group or user gets
-//! `403 E0000006`, or `404 E0000007` when the role is set to hide them.
-//! Paging, selection and rendering live in the submodules.
+//! Every API request first passes [`AuthState::authorize`], and then the
+//! app's admin role applies. Without a role, every request gets
+//! `403 E0000006`. A role limited to some groups shows only those groups
+//! (Everyone only if listed) and their members. A request for another group
+//! or user then gets `403 E0000006`, or `404 E0000007` when the role is set
+//! to hide them. Paging, selection and rendering live in the submodules.
+
+// Handlers return Okta's complete error response as the `Err` value; it is
+// built at most once per request, so its size does not matter.
+#![allow(clippy::result_large_err)]
 
 mod paging;
 mod render;
@@ -47,8 +51,8 @@ pub const USERS_SCOPE: &str = "okta.users.read";
 /// The scope the groups endpoints require.
 pub const GROUPS_SCOPE: &str = "okta.groups.read";
 
-/// What the handlers share: the org, the credentials, and the base URL that
-/// links in bodies and headers start with.
+/// State shared by the handlers: the org, the credentials, and the base URL
+/// that links in bodies and headers start with.
 #[derive(Debug, Clone)]
 pub struct ApiState {
     org: OrgHandle,
@@ -80,12 +84,13 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-/// Answers requests for paths the fake does not serve with Okta's `404`.
+/// Responds to requests for paths the fake does not serve with Okta's `404`.
 pub async fn unknown_path(uri: Uri) -> Response {
     responses::unknown_path(uri.path())
 }
 
-/// Answers requests with a method a path does not serve with Okta's `405`.
+/// Responds to requests with a method the path does not serve with Okta's
+/// `405`.
 pub async fn method_not_allowed() -> Response {
     responses::method_not_allowed()
 }
@@ -111,7 +116,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiRequest {
     }
 }
 
-/// What the request's admin role lets it see.
+/// The visibility that the request's admin role grants.
 enum Access {
     Everything,
     Groups {
@@ -135,7 +140,7 @@ impl Access {
         }
     }
 
-    /// The answer for an object outside the role.
+    /// Returns the response for an object outside the role.
     fn hidden(&self, id: &str, kind: ResourceKind) -> Response {
         match self {
             Access::Groups {
@@ -162,7 +167,7 @@ fn authorize(state: &ApiState, request: &ApiRequest, scope: &str) -> Result<Acce
     }
 }
 
-/// A `200` JSON array with the page's `Link` headers.
+/// Returns a `200` JSON array with the page's `Link` headers.
 fn page_response(items: Vec<Value>, links: Vec<HeaderValue>) -> Response {
     let mut response = json_response(StatusCode::OK, &Value::Array(items));
     for link in links {

@@ -7,17 +7,22 @@
 //! | method and path | effect |
 //! | --- | --- |
 //! | `POST /_fake/users` | add a user from a partial object; `201` with it |
-//! | `PUT /_fake/users/{id}` | merge fields into a user (profile merged key by key), or add it with this id |
+//! | `PUT /_fake/users/{id}` | merge fields into a user, or add it with this id |
 //! | `DELETE /_fake/users/{id}` | remove a user and its memberships; `204` |
-//! | `POST /_fake/groups`, `PUT`/`DELETE /_fake/groups/{id}` | the same for groups |
-//! | `PUT`/`DELETE /_fake/groups/{groupId}/users/{userId}` | add or remove a membership; `204` |
-//! | `PUT /_fake/clients/{clientId}` | add or replace a client registration (`ClientRegistration` JSON) |
+//! | `POST /_fake/groups` | add a group; `201` with it |
+//! | `PUT`, `DELETE /_fake/groups/{id}` | as for users |
+//! | `PUT`, `DELETE /_fake/groups/{gid}/users/{uid}` | add, remove a membership |
+//! | `PUT /_fake/clients/{clientId}` | add or replace a `ClientRegistration` |
 //! | `DELETE /_fake/clients/{clientId}` | remove a client registration |
-//! | `GET`/`PUT /_fake/limits` | read or replace the rate-limit settings (`RateLimitConfig` JSON) |
-//! | `GET`/`PUT /_fake/faults` | read or replace the fault settings (`FaultConfig` JSON) |
+//! | `GET`, `PUT /_fake/limits` | read or replace the `RateLimitConfig` |
+//! | `GET`, `PUT /_fake/faults` | read or replace the `FaultConfig` |
 //! | `GET /_fake/requests` | request counts per endpoint template and status |
-//! | `POST /_fake/reset` | zero the counts, rate-limit windows and fault sequence; with `{"reloadOrg": true}` also restore the starting org |
-//! | `GET /_fake/org` | the org id and its numbers of users, groups and memberships |
+//! | `POST /_fake/reset` | zero counts, rate-limit windows and fault sequence |
+//! | `GET /_fake/org` | the org id and its numbers of users, groups, memberships |
+//!
+//! `PUT` on a user or group replaces top-level fields and merges `profile`
+//! key by key. `POST /_fake/reset` with `{"reloadOrg": true}` also restores
+//! the starting org.
 //!
 //! Partial objects are completed as [`crate::org::complete_user`] and
 //! [`crate::org::complete_group`] describe. Errors are
@@ -26,8 +31,8 @@
 //!
 //! *Request counting*: [`count_layer`] wraps the API routes and records each
 //! response under `"{METHOD} {route template}"` (such as
-//! `GET /api/v1/groups/{id}/users`) and its final status, after rate limits
-//! and faults have had their say.
+//! `GET /api/v1/groups/{id}/users`) and its final status, after the rate-limit
+//! and fault layers have acted.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -68,7 +73,7 @@ pub struct RequestCounts {
 }
 
 impl RequestCounts {
-    /// The count of one endpoint and status, such as
+    /// Returns the count of one endpoint and status, such as
     /// `count("GET /api/v1/users", 200)`.
     pub fn count(&self, endpoint: &str, status: u16) -> u64 {
         self.endpoints
@@ -78,7 +83,7 @@ impl RequestCounts {
             .unwrap_or(0)
     }
 
-    /// The count of one endpoint over all statuses.
+    /// Returns the count of one endpoint over all statuses.
     pub fn endpoint_total(&self, endpoint: &str) -> u64 {
         self.endpoints
             .get(endpoint)
@@ -139,7 +144,7 @@ async fn count_request(
     response
 }
 
-/// How `POST /_fake/reset` rebuilds the starting org.
+/// The recipe from which `POST /_fake/reset` rebuilds the starting org.
 #[derive(Debug, Clone)]
 pub enum OrgRecipe {
     /// Regenerate from these options; generation is deterministic.
@@ -158,7 +163,7 @@ impl OrgRecipe {
     }
 }
 
-/// What the control handlers change.
+/// State that the control handlers change.
 #[derive(Debug, Clone)]
 pub struct ControlState {
     /// The served org.

@@ -1,15 +1,15 @@
 //! Building orgs: the deterministic generator, fixtures and recorded exchanges.
 //!
 //! [`generate_org`] creates an org of a chosen size whose shape resembles a
-//! real company: a manager tree inside departments, group trees linked by the
-//! custom `parentGroup` profile attribute, group sizes skewed like a Zipf
-//! distribution, mixed user statuses and the names that trip up naming code
-//! (non-ASCII, case twins, trailing punctuation, 80-character names, email
-//! local parts shared across domains). The same options always give the same
-//! org, ids included.
+//! real company. It has a manager tree inside departments and group trees
+//! linked by the custom `parentGroup` profile attribute. Group sizes are
+//! skewed like a Zipf distribution and user statuses are mixed. Names include
+//! the cases that trip up naming code: non-ASCII, case twins, trailing
+//! punctuation, 80-character names and email local parts shared across
+//! domains. The same options always give the same org, ids included.
 //!
-//! [`load_fixture`] reads a JSON fixture and [`from_recorded`] rebuilds an org
-//! from recorded Okta exchanges; see their docs for the formats.
+//! [`load_fixture`] reads a JSON fixture (format in the crate docs), and
+//! [`from_recorded`] rebuilds an org from recorded Okta exchanges.
 
 mod fixture;
 mod names;
@@ -43,7 +43,7 @@ const ZIPF_EXPONENT: f64 = 0.9;
 /// The id of the Active Directory app that generated `APP_GROUP`s come from.
 const AD_APP_ID: &str = "0oa1adexample0000001";
 
-/// What to generate.
+/// Settings of a generated org.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GenerateOptions {
     /// The number of users.
@@ -80,7 +80,7 @@ impl Default for GenerateOptions {
     }
 }
 
-/// The fixed clock of generated orgs, so that a seed alone decides the org.
+/// Returns the fixed clock of generated orgs, so that a seed alone decides the org.
 fn default_now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0)
         .single()
@@ -135,13 +135,13 @@ impl Clock {
         }
     }
 
-    /// A time uniformly between `from` and the current time.
+    /// Returns a time uniformly between `from` and the current time.
     fn after(&self, rng: &mut ChaCha8Rng, from: DateTime<Utc>) -> DateTime<Utc> {
         let span = (self.now - from).num_seconds().max(1);
         from + Duration::seconds(rng.gen_range(0..span))
     }
 
-    /// A time at most `days` days after `from`, and not after now.
+    /// Returns a time at most `days` days after `from`, and not after now.
     fn within_days(&self, rng: &mut ChaCha8Rng, from: DateTime<Utc>, days: i64) -> DateTime<Utc> {
         let time = from + Duration::seconds(rng.gen_range(0..days.max(1) * 86_400));
         time.min(self.now)
@@ -152,7 +152,7 @@ impl Clock {
     }
 }
 
-/// What kind of group a planned group is.
+/// The kind of a planned group.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum GroupKind {
     /// Contains every user of the department with this index.
@@ -244,8 +244,8 @@ fn unique_group_name(
     name
 }
 
-/// Picks the parent of a new team: most teams hang below an earlier
-/// non-app group that is not too deep; about one in seven is a root.
+/// Picks the parent of a new team. Most teams hang below an earlier non-app
+/// group that is not too deep, and about one in seven is a root.
 fn choose_parent(rng: &mut ChaCha8Rng, planned: &[PlannedGroup]) -> Option<usize> {
     if planned.is_empty() || rng.gen_ratio(1, 7) {
         return None;

@@ -87,7 +87,7 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     fault_seed: u64,
 
-    /// Share (0 to 1) of API requests answered with 500, 502, 503 or 504.
+    /// Share (0 to 1) of API requests that get 500, 502, 503 or 504.
     #[arg(long, default_value_t = 0.0)]
     fault_error_rate: f64,
 
@@ -103,7 +103,7 @@ struct Args {
     #[arg(long, default_value_t = 0.0)]
     fault_malformed_rate: f64,
 
-    /// Answer the last N of every --fault-burst-every requests with 429.
+    /// Send 429 to the last N of every --fault-burst-every requests.
     #[arg(long, requires = "fault_burst_every")]
     fault_burst_length: Option<u64>,
 
@@ -170,16 +170,19 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("starting fake-okta on {addr}"))?;
 
+    // The listening line tells scripts the fake is ready, so the credentials
+    // file is written before it.
+    let settings = fake
+        .credentials
+        .as_ref()
+        .map(|credentials| credentials_yaml(&fake.base_url, credentials));
+    if let (Some(settings), Some(path)) = (&settings, &args.credentials_out) {
+        write_private_file(path, settings)?;
+    }
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "fake-okta listening on {}", fake.base_url)?;
-    if let Some(credentials) = &fake.credentials {
-        let settings = credentials_yaml(&fake.base_url, credentials);
-        if args.print_credentials {
-            write!(stdout, "{settings}")?;
-        }
-        if let Some(path) = &args.credentials_out {
-            write_private_file(path, &settings)?;
-        }
+    if let (Some(settings), true) = (&settings, args.print_credentials) {
+        write!(stdout, "{settings}")?;
     }
     stdout.flush()?;
     drop(stdout);
@@ -274,7 +277,7 @@ fn fault_config(args: &Args) -> anyhow::Result<FaultConfig> {
     Ok(config)
 }
 
-/// The client settings in the shape of orgsync's provider config.
+/// Returns the client settings in the shape of orgsync's provider config.
 fn credentials_yaml(base_url: &str, credentials: &GeneratedCredentials) -> String {
     let mut yaml = format!(
         "oktaUrl: {base_url}\nclientId: {}\nkeyId: {}\nprivateKey: |\n",

@@ -46,7 +46,7 @@ pub enum OrgError {
     Invalid {
         /// `user` or `group`.
         kind: &'static str,
-        /// What is wrong and how to fix it.
+        /// The problem and how to fix it.
         reason: String,
     },
     /// Another user already has this login (Okta logins are unique,
@@ -78,22 +78,22 @@ pub struct User {
 }
 
 impl User {
-    /// The user's id (`00u…`).
+    /// Returns the user's id (`00u…`).
     pub fn id(&self) -> &str {
         &self.id
     }
 
-    /// The user's JSON object.
+    /// Returns the user's JSON object.
     pub fn object(&self) -> &Value {
         &self.object
     }
 
-    /// The user's `status`, such as `ACTIVE` or `DEPROVISIONED`.
+    /// Returns the user's `status`, such as `ACTIVE` or `DEPROVISIONED`.
     pub fn status(&self) -> &str {
         self.object["status"].as_str().unwrap_or_default()
     }
 
-    /// A string attribute of the user's profile, if set.
+    /// Returns a string attribute of the user's profile, if set.
     pub fn profile_str(&self, name: &str) -> Option<&str> {
         self.object["profile"][name].as_str()
     }
@@ -109,32 +109,32 @@ pub struct Group {
 }
 
 impl Group {
-    /// The group's id (`00g…`).
+    /// Returns the group's id (`00g…`).
     pub fn id(&self) -> &str {
         &self.id
     }
 
-    /// The group's JSON object.
+    /// Returns the group's JSON object.
     pub fn object(&self) -> &Value {
         &self.object
     }
 
-    /// The group's `profile.name`.
+    /// Returns the group's `profile.name`.
     pub fn name(&self) -> &str {
         self.object["profile"]["name"].as_str().unwrap_or_default()
     }
 
-    /// The group's `type`: `OKTA_GROUP`, `APP_GROUP` or `BUILT_IN`.
+    /// Returns the group's `type`: `OKTA_GROUP`, `APP_GROUP` or `BUILT_IN`.
     pub fn group_type(&self) -> &str {
         self.object["type"].as_str().unwrap_or_default()
     }
 
-    /// The key that orders this group in group lists.
+    /// Returns the key that orders this group in group lists.
     pub fn order_key(&self) -> &GroupKey {
         &self.order_key
     }
 
-    /// The id of the app an `APP_GROUP` was imported from, which Okta shows
+    /// Returns the id of the app an `APP_GROUP` was imported from, which Okta shows
     /// as the `source` link and lets searches read as `source.id`.
     pub fn source_app_id(&self) -> Option<&str> {
         self.source_app_id.as_deref()
@@ -235,12 +235,12 @@ impl Org {
         }
     }
 
-    /// The org id (`00o…`) that `/.well-known/okta-organization` returns.
+    /// Returns the org id (`00o…`) that `/.well-known/okta-organization` returns.
     pub fn org_id(&self) -> &str {
         &self.org_id
     }
 
-    /// The id of the default user type, which new users get in `type.id`.
+    /// Returns the id of the default user type, which new users get in `type.id`.
     pub fn user_type_id(&self) -> &str {
         &self.user_type_id
     }
@@ -255,22 +255,22 @@ impl Org {
         }
     }
 
-    /// The number of users, of every status.
+    /// Returns the number of users, of every status.
     pub fn user_count(&self) -> usize {
         self.users.len()
     }
 
-    /// The number of groups, Everyone included.
+    /// Returns the number of groups, Everyone included.
     pub fn group_count(&self) -> usize {
         self.groups.len()
     }
 
-    /// The number of stored memberships; Everyone's are not counted.
+    /// Returns the number of stored memberships; Everyone's are not counted.
     pub fn membership_count(&self) -> usize {
         self.membership_count
     }
 
-    /// The Everyone group, if the org has one.
+    /// Returns the Everyone group, if the org has one.
     pub fn everyone(&self) -> Option<&Group> {
         self.everyone.as_ref().and_then(|id| self.groups.get(id))
     }
@@ -336,7 +336,7 @@ impl Org {
         Some(Box::new(users))
     }
 
-    /// The number of members of a group, or `None` when it does not exist.
+    /// Returns the number of members of a group, or `None` when it does not exist.
     pub fn member_count(&self, group_id: &str) -> Option<usize> {
         if self.is_everyone(group_id) {
             return Some(self.users.len());
@@ -344,7 +344,7 @@ impl Org {
         self.members.get(group_id).map(BTreeSet::len)
     }
 
-    /// The groups a user belongs to, in list order, Everyone included.
+    /// Returns the groups a user belongs to, in list order, Everyone included.
     /// Returns `None` when the user does not exist.
     pub fn groups_of(&self, user_id: &str) -> Option<Vec<&Group>> {
         let user = self.users.get(user_id)?;
@@ -360,7 +360,7 @@ impl Org {
         Some(groups)
     }
 
-    /// Whether the user belongs to the group (always true for Everyone).
+    /// Returns whether the user belongs to the group (always true for Everyone).
     pub fn is_member(&self, group_id: &str, user_id: &str) -> bool {
         if self.is_everyone(group_id) {
             return self.users.contains_key(user_id);
@@ -370,7 +370,7 @@ impl Org {
             .is_some_and(|members| members.contains(user_id))
     }
 
-    /// Whether the user belongs to at least one of `group_ids`.
+    /// Returns whether the user belongs to at least one of `group_ids`.
     pub fn is_member_of_any(&self, group_ids: &BTreeSet<String>, user_id: &str) -> bool {
         if let Some(everyone) = &self.everyone {
             if group_ids.contains(everyone.as_ref()) && self.users.contains_key(user_id) {

@@ -90,10 +90,10 @@ impl FakeOkta {
     }
 }
 
-/// Where the served org comes from.
+/// The source of the served org.
 #[derive(Debug)]
 enum OrgSource {
-    Given(Org),
+    Given(Box<Org>),
     Generate(GenerateOptions),
 }
 
@@ -119,7 +119,7 @@ pub struct FakeOktaBuilder {
 impl Default for FakeOktaBuilder {
     fn default() -> Self {
         Self {
-            org: OrgSource::Given(Org::new(0, chrono::Utc::now())),
+            org: OrgSource::Given(Box::new(Org::new(0, chrono::Utc::now()))),
             clients: Vec::new(),
             generated_client: None,
             rate_limits: RateLimitConfig::default(),
@@ -147,7 +147,7 @@ impl std::fmt::Debug for FakeOktaBuilder {
 impl FakeOktaBuilder {
     /// Serves this org. The default is an org with only Everyone.
     pub fn org(mut self, org: Org) -> Self {
-        self.org = OrgSource::Given(org);
+        self.org = OrgSource::Given(Box::new(org));
         self
     }
 
@@ -170,7 +170,7 @@ impl FakeOktaBuilder {
     }
 
     /// Generates an EC P-256 key pair and registers a client for it with
-    /// `scopes`; [`RunningFakeOkta::credentials`] then holds its private key.
+    /// `scopes`; [`RunningFakeOkta::credentials`] then contains its private key.
     pub fn with_generated_client(self, scopes: &[&str]) -> Self {
         self.with_generated_client_key(KeyKind::EcP256, scopes, None)
     }
@@ -299,8 +299,8 @@ impl FakeOktaBuilder {
 async fn build_org(source: OrgSource) -> Result<(Org, OrgRecipe), StartError> {
     match source {
         OrgSource::Given(org) => {
-            let recipe = OrgRecipe::Snapshot(Arc::new(org.clone()));
-            Ok((org, recipe))
+            let recipe = OrgRecipe::Snapshot(Arc::new(org.as_ref().clone()));
+            Ok((*org, recipe))
         }
         OrgSource::Generate(options) => {
             let recipe = OrgRecipe::Generate(options.clone());
@@ -396,12 +396,12 @@ impl std::fmt::Debug for RunningFakeOkta {
 }
 
 impl RunningFakeOkta {
-    /// The address the server listens on.
+    /// Returns the address the server listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
 
-    /// The served org, which can be read and changed while serving.
+    /// Returns the served org, which can be read and changed while serving.
     pub fn org_handle(&self) -> OrgHandle {
         self.parts.org.clone()
     }
@@ -426,7 +426,7 @@ impl RunningFakeOkta {
         self.parts.counter.snapshot()
     }
 
-    /// The generated client's id, if one was requested.
+    /// Returns the generated client's id, if one was requested.
     pub fn client_id(&self) -> Option<&str> {
         self.credentials
             .as_ref()

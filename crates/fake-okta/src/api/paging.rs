@@ -8,10 +8,11 @@
 //! reproduces the recorded links exactly.
 //!
 //! Cursors are opaque to clients. For users and group members the cursor is
-//! a one-character tag and the id of the last item, the shape recorded Okta
-//! responses show (`after=000usfdsyqnIjEmHNm4x6`); any tag is accepted.
-//! Groups are ordered by name, so their cursor carries the last group's
-//! sort key, base64url-encoded, and survives that group's removal.
+//! a one-character tag followed by the id of the last item, which is the
+//! shape recorded Okta responses show (`after=000usfdsyqnIjEmHNm4x6`). Any
+//! tag is accepted. Groups are ordered by name, so their cursor carries the
+//! last group's sort key, base64url-encoded, and survives that group's
+//! removal.
 
 use axum::http::HeaderValue;
 use axum::response::Response;
@@ -93,7 +94,7 @@ impl QueryParams {
         Self { pairs }
     }
 
-    /// The first value of a parameter.
+    /// Returns the first value of a parameter.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()
@@ -101,7 +102,7 @@ impl QueryParams {
             .map(|(_, value)| value.as_str())
     }
 
-    /// The page size: `limit` clamped to `size.max`, or `size.default`.
+    /// Returns the page size: `limit` clamped to `size.max`, or `size.default`.
     pub fn limit(&self, size: PageSize) -> Result<usize, Response> {
         let Some(text) = self.get("limit") else {
             return Ok(size.default);
@@ -116,12 +117,12 @@ impl QueryParams {
     }
 }
 
-/// The cursor that continues after the user (or member) with this id.
+/// Returns the cursor that continues after the user (or member) with this id.
 pub fn user_cursor(id: &str) -> String {
     format!("0{id}")
 }
 
-/// The user id a users or members cursor continues after.
+/// Returns the user id a users or members cursor continues after.
 pub fn decode_user_cursor(after: &str) -> Result<&str, Response> {
     let mut chars = after.chars();
     match chars.next() {
@@ -130,12 +131,12 @@ pub fn decode_user_cursor(after: &str) -> Result<&str, Response> {
     }
 }
 
-/// The cursor that continues after this group.
+/// Returns the cursor that continues after this group.
 pub fn group_cursor(key: &GroupKey) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}\n{}", key.id, key.folded_name))
 }
 
-/// The group sort key a groups cursor continues after. A bare group id is
+/// Returns the group sort key a groups cursor continues after. A bare group id is
 /// also accepted while that group exists.
 pub fn decode_group_cursor(after: &str, org: &Org) -> Result<GroupKey, Response> {
     let decoded = URL_SAFE_NO_PAD

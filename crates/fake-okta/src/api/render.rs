@@ -68,7 +68,7 @@ const CREDENTIAL_LINKS: [&str; 6] = [
     "unlock",
 ];
 
-/// A user as it appears in a list: the object and a `self` link.
+/// Returns a user as it appears in a list: the object and a `self` link.
 pub fn list_user(user: &User, base_url: &str, options: UserOptions) -> Value {
     let mut object = user_body(user, options);
     let links = json!({ "self": { "href": user_href(base_url, user.id()) } });
@@ -76,7 +76,7 @@ pub fn list_user(user: &User, base_url: &str, options: UserOptions) -> Value {
     Value::Object(object)
 }
 
-/// A user as `GET /api/v1/users/{id}` returns it, with lifecycle links.
+/// Returns a user as `GET /api/v1/users/{id}` returns it, with lifecycle links.
 pub fn single_user(user: &User, base_url: &str, options: UserOptions) -> Value {
     let mut object = user_body(user, options);
     let mut links = lifecycle_links(user, base_url);
@@ -107,7 +107,7 @@ fn user_href(base_url: &str, id: &str) -> String {
     format!("{base_url}/api/v1/users/{id}")
 }
 
-/// The links of a single user, in the order Okta sends them.
+/// Returns the links of a single user, in the order Okta sends them.
 ///
 /// NOTE: the recorded exchanges show only a `STAGED` user (schema, activate,
 /// self, type). The sets for other statuses follow Okta's documented
@@ -146,10 +146,13 @@ fn lifecycle_links(user: &User, base_url: &str) -> Map<String, Value> {
         ],
     };
 
+    // Okta's user schema id shares the user type id's suffix (`oty…` and
+    // `osc…`), as the recorded responses show.
+    let schema_id = format!("osc{}", type_id.get(3..).unwrap_or_default());
     let mut links = Map::new();
     links.insert(
         "schema".to_owned(),
-        json!({ "href": format!("{base_url}/api/v1/meta/schemas/user/osc{}", type_id.get(3..).unwrap_or_default()) }),
+        json!({ "href": format!("{base_url}/api/v1/meta/schemas/user/{schema_id}") }),
     );
     for (name, path) in operations {
         links.insert((*name).to_owned(), action(path));
@@ -169,7 +172,7 @@ pub struct GroupStats {
     pub users_count: usize,
 }
 
-/// A group with its links, and `_embedded.stats` when `stats` is given.
+/// Returns a group with its links, and `_embedded.stats` when `stats` is given.
 pub fn group(group: &Group, base_url: &str, stats: Option<GroupStats>) -> Value {
     let mut object = match group.object() {
         Value::Object(map) => map.clone(),

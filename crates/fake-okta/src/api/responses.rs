@@ -6,7 +6,7 @@ use axum::response::Response;
 
 use crate::errors::api_error;
 
-/// What a missing object is called in Okta's `E0000007` summary.
+/// The object type named in Okta's `E0000007` summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResourceKind {
     /// A user: `Resource not found: {id} (User)`.
@@ -36,8 +36,8 @@ pub fn forbidden() -> Response {
     )
 }
 
-/// `400 E0000031`: the `search` or `filter` expression is invalid; `cause`
-/// says why.
+/// `400 E0000031`: the `search` or `filter` expression is invalid, and
+/// `cause` explains the problem.
 pub fn invalid_search(cause: &str) -> Response {
     api_error(
         StatusCode::BAD_REQUEST,

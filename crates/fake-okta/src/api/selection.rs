@@ -61,7 +61,7 @@ pub enum Selection {
 }
 
 impl Selection {
-    /// Whether the request used `q`, which Okta does not page.
+    /// Returns whether the request used `q`, which Okta does not page.
     pub fn is_query(&self) -> bool {
         matches!(self, Selection::Query(_))
     }
@@ -102,7 +102,7 @@ impl Selection {
         }
     }
 
-    /// Whether a user is selected.
+    /// Returns whether a user is selected.
     pub fn matches_user(&self, user: &User) -> bool {
         match self {
             Selection::All => user.status() != "DEPROVISIONED",
@@ -120,7 +120,7 @@ impl Selection {
         }
     }
 
-    /// Whether a group is selected.
+    /// Returns whether a group is selected.
     pub fn matches_group(&self, group: &Group) -> bool {
         match self {
             Selection::All => true,

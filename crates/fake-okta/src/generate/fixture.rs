@@ -182,10 +182,12 @@ mod tests {
 
     #[test]
     fn fixture_everyone_replaces_default() {
-        let org = load(json!({
-            "groups": [{"id": "00geveryone000000001", "type": "BUILT_IN", "profile": {"name": "Everyone"}}],
-        }))
-        .unwrap();
+        let everyone = json!({
+            "id": "00geveryone000000001",
+            "type": "BUILT_IN",
+            "profile": {"name": "Everyone"},
+        });
+        let org = load(json!({ "groups": [everyone] })).unwrap();
         assert_eq!(
             org.everyone().map(|group| group.id()),
             Some("00geveryone000000001")

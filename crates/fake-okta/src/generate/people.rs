@@ -94,7 +94,7 @@ pub(super) fn generate_people(
     people
 }
 
-/// The number of departments in use, the `Executive` department included.
+/// Returns the number of departments in use, the `Executive` department included.
 pub(super) fn department_count(people: &[Person]) -> usize {
     people
         .iter()
@@ -103,7 +103,7 @@ pub(super) fn department_count(people: &[Person]) -> usize {
         .unwrap_or(0)
 }
 
-/// The indexes of the people in a department. The department heads also
+/// Returns the indexes of the people in a department. The department heads also
 /// belong to `Executive` (department 0).
 pub(super) fn members_of_department(people: &[Person], department: usize) -> Vec<u32> {
     let heads = department_count(people).saturating_sub(1);

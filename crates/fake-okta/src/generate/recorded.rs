@@ -9,7 +9,7 @@
 //! of `/api/v1/users…` and `/api/v1/groups…` (lists, single objects and
 //! creates alike), in the state of its first appearance. Memberships come
 //! from `/groups/{id}/users` and `/users/{id}/groups` responses. Deletions are
-//! not applied, so the org holds everything the recording ever showed. When
+//! not applied, so the org contains everything the recording ever showed. When
 //! several files disagree (two users with one login), the first file in path
 //! order wins and the other object is skipped with a warning.
 

@@ -132,7 +132,7 @@ pub fn complete_group(
     Ok(merge_in_order(defaults.into(), &GROUP_FIELDS, given))
 }
 
-/// The Everyone group of a new org.
+/// Returns the Everyone group of a new org.
 pub(super) fn everyone_group(id: String, now: DateTime<Utc>) -> Value {
     let stamp = json!(format_timestamp(now));
     object_of(vec![
@@ -149,7 +149,7 @@ pub(super) fn everyone_group(id: String, now: DateTime<Utc>) -> Value {
     ])
 }
 
-/// Whether a group object is an Everyone group (`BUILT_IN`, named Everyone).
+/// Returns whether a group object is an Everyone group (`BUILT_IN`, named Everyone).
 pub(crate) fn is_everyone(object: &Value) -> bool {
     object["type"] == "BUILT_IN" && object["profile"]["name"] == "Everyone"
 }
@@ -204,7 +204,7 @@ fn complete_group_profile(profile: Option<Value>) -> Result<Value, OrgError> {
     Ok(Value::Object(profile))
 }
 
-/// The app an `APP_GROUP` comes from, as `{"id": …}`: taken from a `source`
+/// Returns the app an `APP_GROUP` comes from, as `{"id": …}`: taken from a `source`
 /// field or from the app id at the end of `_links.source.href`.
 fn source_of(given: &Map<String, Value>) -> Option<Value> {
     if let Some(source) = given.get("source") {
