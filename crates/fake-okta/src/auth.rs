@@ -318,8 +318,9 @@ impl AuthState {
     /// Checks the `Authorization` (Bearer, DPoP or SSWS) and `DPoP` headers
     /// of an API request and that its credentials hold `required_scope`.
     ///
-    /// `okta.X.manage` satisfies a required `okta.X.read`, as at Okta. On
-    /// failure, `Err` is the complete response Okta would send.
+    /// Only the exact scope satisfies `required_scope`, so `okta.users.manage`
+    /// alone does not allow `okta.users.read` requests. On failure, `Err` is
+    /// the complete response Okta would send.
     // The large `Err` is the response itself, which handlers return as is.
     #[allow(clippy::result_large_err)]
     pub fn authorize(

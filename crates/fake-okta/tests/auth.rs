@@ -1609,7 +1609,7 @@ async fn insufficient_scope_rejected() {
 }
 
 #[tokio::test]
-async fn manage_scope_satisfies_read() {
+async fn manage_scope_does_not_satisfy_read() {
     let client = rsa_client();
     let registration = client.registration(&["okta.users.manage"]);
     let fake = Fake::start(vec![registration]).await;
@@ -1619,7 +1619,7 @@ async fn manage_scope_satisfies_read() {
         .get("/api/v1/users", Some(&format!("Bearer {token}")), None)
         .await;
 
-    assert_eq!(response.status(), 200);
+    assert_api_error(response, "E0000006").await;
 }
 
 #[tokio::test]

@@ -292,15 +292,14 @@ fn principal(
     })
 }
 
-/// Returns whether `scopes` grant `required`. At Okta, `okta.X.manage`
-/// includes reading, so it satisfies a required `okta.X.read`.
+/// Returns whether `scopes` grant `required`.
+///
+/// NOTE: Only the exact scope counts, as in Okta's Management API spec
+/// (2026.06.3), where `GET /api/v1/users` lists only `okta.users.read`.
+/// Whether Okta also accepts `okta.users.manage` there is unverified, and
+/// the stricter rule cannot hide a client that requests too few scopes.
 fn holds_scope(scopes: &BTreeSet<String>, required: &str) -> bool {
-    if scopes.contains(required) {
-        return true;
-    }
-    required
-        .strip_suffix(".read")
-        .is_some_and(|resource| scopes.contains(&format!("{resource}.manage")))
+    scopes.contains(required)
 }
 
 #[cfg(test)]
@@ -312,8 +311,16 @@ mod tests {
     }
 
     #[test]
-    fn manage_scope_grants_read() {
+    fn exact_scope_grants() {
         assert!(holds_scope(
+            &scopes(&["okta.users.read"]),
+            "okta.users.read"
+        ));
+    }
+
+    #[test]
+    fn manage_scope_does_not_grant_read() {
+        assert!(!holds_scope(
             &scopes(&["okta.users.manage"]),
             "okta.users.read"
         ));
