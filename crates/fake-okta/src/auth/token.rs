@@ -166,6 +166,9 @@ impl TokenError {
             Self::OpenidScope { .. } => {
                 "Cannot request 'openid' scopes using client credentials.".to_owned()
             }
+            // NOTE: Okta's catalogue has several invalid_scope texts; which one
+            // the org server sends for scopes not granted to a service app,
+            // and how it joins several names, is a best guess.
             Self::ScopeNotGranted { scopes, .. } => format!(
                 "The following scopes are not allowed for this request: [{}].",
                 scopes.join(", ")
