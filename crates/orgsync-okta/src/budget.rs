@@ -38,6 +38,12 @@ pub(crate) enum Bucket {
     /// `/api/v1/groups`.
     Groups,
     /// `/api/v1/groups/{id}` and the paths below it, members included.
+    ///
+    /// NOTE: member listings are assumed to share this bucket, as Okta's
+    /// Workforce limits list them (1000 per minute), while fake-okta counts
+    /// them with `/api/v1/groups`. Limits are learned from the headers
+    /// either way; only if both were one bucket could listing groups and
+    /// members at the same time exceed the share.
     GroupById,
     /// `/oauth2/v1/token`.
     Token,
@@ -46,7 +52,7 @@ pub(crate) enum Bucket {
 }
 
 impl Bucket {
-    /// The bucket a request path counts against.
+    /// Returns the bucket a request path counts against.
     pub(crate) fn classify(path: &str) -> Bucket {
         let path = path.trim_end_matches('/');
         if path == "/oauth2/v1/token" {
@@ -62,7 +68,7 @@ impl Bucket {
         }
     }
 
-    /// The bucket's path template, for logs and the observer.
+    /// Returns the bucket's path template, for logs and the observer.
     pub(crate) fn name(self) -> &'static str {
         match self {
             Bucket::Users => "/api/v1/users",
@@ -164,8 +170,8 @@ fn days_from_civil(year: u64, month: u64, day: u64) -> Option<u64> {
     Some(days_before_year + days_before_month + day - 1)
 }
 
-/// The largest number of requests a window may see at `share` of `limit`;
-/// at least one, so a tiny limit still lets requests through.
+/// Returns the maximum number of requests a window may see at `share` of
+/// `limit`. It is at least one, so a tiny limit still lets requests through.
 pub(crate) fn allowed_requests(share: f64, limit: u32) -> u32 {
     let allowed = (share * f64::from(limit)).floor();
     if allowed >= 1.0 {
@@ -176,7 +182,7 @@ pub(crate) fn allowed_requests(share: f64, limit: u32) -> u32 {
     }
 }
 
-/// What a request should do before starting.
+/// The decision for a request about to start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Decision {
     /// Start now.
@@ -188,7 +194,7 @@ pub(crate) enum Decision {
     WaitForCompletion,
 }
 
-/// What the budget knows about one bucket.
+/// The budget's record of one bucket.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct BucketState {
     limit: Option<u32>,
@@ -300,7 +306,7 @@ pub(crate) struct RateBudget {
     finished: Notify,
 }
 
-/// What [`RateBudget::acquire`] reports when a request has to wait for a
+/// The report of [`RateBudget::acquire`] when a request has to wait for a
 /// window reset.
 pub(crate) struct WaitNotice {
     pub(crate) bucket: Bucket,

@@ -1,7 +1,7 @@
-//! Errors of the Okta client, with messages that say what to change in Okta
-//! or in orgsync's config.
+//! Errors of the Okta client. Each message names what to change in Okta or
+//! in orgsync's config.
 //!
-//! Okta answers in two error shapes: the Management API's
+//! Okta returns errors in two shapes: the Management API's
 //! `{errorCode, errorSummary, errorId, errorCauses}` ([`OktaErrorBody`]) and
 //! OAuth's `{error, error_description}` ([`OAuthErrorBody`]). Config keys are
 //! named as they appear in orgsync's YAML config (`oktaUrl`, `clientId`,
@@ -99,7 +99,7 @@ impl ErrorBody {
         ErrorBody::Unknown
     }
 
-    /// The Management API error code, if any.
+    /// Returns the Management API error code, if any.
     pub fn error_code(&self) -> Option<&str> {
         match self {
             ErrorBody::Okta(body) => Some(&body.error_code),
@@ -131,7 +131,7 @@ impl fmt::Display for ErrorBody {
     }
 }
 
-/// How the client authenticates API calls.
+/// The way the client authenticates API calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthMethod {
     /// An OAuth access token from `private_key_jwt` client credentials.
@@ -140,7 +140,7 @@ pub enum AuthMethod {
     ApiToken,
 }
 
-/// What kind of network failure ended a request.
+/// The kind of network failure that ended a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransportKind {
     /// The host name did not resolve.
@@ -168,7 +168,7 @@ pub enum OktaError {
         setting: &'static str,
         /// The value given (never a secret).
         value: String,
-        /// What is wrong and what is allowed.
+        /// The problem and the allowed values.
         problem: String,
     },
 
@@ -227,7 +227,7 @@ pub enum OktaError {
         body: ErrorBody,
         /// The `search` expression sent, if any.
         search: Option<String>,
-        /// How the request was authenticated.
+        /// The way the request was authenticated.
         auth: AuthMethod,
     },
 
@@ -240,7 +240,7 @@ pub enum OktaError {
         url: String,
         /// Okta's error body.
         body: ErrorBody,
-        /// How the request was authenticated.
+        /// The way the request was authenticated.
         auth: AuthMethod,
     },
 
@@ -258,9 +258,9 @@ pub enum OktaError {
         description: Option<String>,
     },
 
-    /// Okta answered 429 (E0000047) on every attempt.
+    /// Okta returned 429 (E0000047) on every attempt.
     #[error(
-        "Okta answered 429 (E0000047, API call exceeded rate limit) to {endpoint} {url} \
+        "Okta returned 429 (E0000047, API call exceeded rate limit) for {endpoint} {url} \
          on all {attempts} attempts; other apps may be using most of this rate limit: \
          lower `concurrency` or `rateLimitShare`, or run the sync later"
     )]
@@ -273,9 +273,9 @@ pub enum OktaError {
         attempts: u32,
     },
 
-    /// Okta answered 5xx on every attempt.
+    /// Okta returned 5xx on every attempt.
     #[error(
-        "Okta answered HTTP {status}{body} to {endpoint} {url} on all {attempts} attempts; \
+        "Okta returned HTTP {status}{body} for {endpoint} {url} on all {attempts} attempts; \
          Okta may be degraded (see status.okta.com): run the sync later"
     )]
     ServerError {
@@ -285,7 +285,7 @@ pub enum OktaError {
         url: String,
         /// The last HTTP status.
         status: u16,
-        /// Okta's error body of the last answer.
+        /// Okta's error body of the last response.
         body: ErrorBody,
         /// Attempts made, the first included.
         attempts: u32,
@@ -336,7 +336,7 @@ pub enum OktaError {
         url: String,
         /// The HTTP status.
         status: u16,
-        /// What is wrong with the body.
+        /// The problem with the body.
         reason: String,
     },
 
@@ -386,7 +386,7 @@ pub enum OktaError {
     },
 }
 
-/// The URL without user info, for messages and logs.
+/// Returns the URL without user info, for messages and logs.
 pub(crate) fn display_url(url: &Url) -> String {
     let mut url = url.clone();
     // Setting these fails only for URLs that cannot have credentials.
@@ -490,7 +490,7 @@ fn invalid_client_message(client_id: &str, said: &str, description: &str) -> Str
     }
 }
 
-/// The scopes in a description like `… not allowed for this request: [a, b].`
+/// Extracts the scopes from a description like `… not allowed for this request: [a, b].`
 fn scopes_named(description: &str) -> Option<String> {
     let start = description.find('[')?;
     let end = description[start..].find(']')? + start;

@@ -49,19 +49,19 @@ impl fmt::Display for Endpoint {
 /// Hooks called as the client works. All methods default to doing nothing;
 /// they run on the request's task, so they must return quickly.
 pub trait ClientObserver: Send + Sync {
-    /// A page of `items` records arrived from `endpoint`.
+    /// Reports that a page of `items` records arrived from `endpoint`.
     fn page_fetched(&self, endpoint: Endpoint, items: usize) {
         let _ = (endpoint, items);
     }
 
-    /// The client waits `wait` for the rate-limit window of `bucket` (a path
+    /// Reports that the client waits `wait` for the rate-limit window of `bucket` (a path
     /// template such as `/api/v1/users`) to reset before sending more.
     fn rate_limit_wait(&self, bucket: &str, wait: Duration) {
         let _ = (bucket, wait);
     }
 
-    /// Attempt `attempt` (1 for the first retry) of a request to `endpoint`
-    /// starts after `wait`, because of `reason`.
+    /// Reports that retry number `attempt` (1 for the first retry) of a
+    /// request to `endpoint` starts after `wait`, because of `reason`.
     fn retrying(&self, endpoint: Endpoint, attempt: u32, reason: &str, wait: Duration) {
         let _ = (endpoint, attempt, reason, wait);
     }

@@ -74,7 +74,7 @@ fn split_params(text: &str) -> (&str, &str) {
     (text, "")
 }
 
-/// The space-separated values of the `rel` parameter.
+/// Returns the space-separated values of the `rel` parameter.
 fn rel_values(params: &str) -> Vec<String> {
     params
         .split(';')
@@ -93,7 +93,7 @@ fn rel_values(params: &str) -> Vec<String> {
         .collect()
 }
 
-/// Whether two URLs share scheme, host and port, the origin an access token
+/// Returns whether two URLs share scheme, host and port, the origin an access token
 /// may be sent to.
 pub(crate) fn same_origin(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme()

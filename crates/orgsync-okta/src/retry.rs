@@ -1,5 +1,5 @@
 //! Retry timing: exponential backoff with full jitter, and the wait after a
-//! 429 answer.
+//! 429 response.
 //!
 //! Full jitter draws each wait uniformly from zero to an exponentially
 //! growing ceiling, so clients that failed together do not retry together.
@@ -16,11 +16,11 @@ pub(crate) const BACKOFF_BASE: Duration = Duration::from_millis(500);
 /// Largest ceiling of any retry's wait.
 pub(crate) const BACKOFF_CAP: Duration = Duration::from_secs(30);
 
-/// Longest wait after a 429, in case `X-Rate-Limit-Reset` is far off
+/// Maximum wait after a 429, in case `X-Rate-Limit-Reset` is far off
 /// because of a wrong clock; Okta's windows are one minute long.
 pub(crate) const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(120);
 
-/// The wait ceiling of retry `retry` (1 for the first retry):
+/// Returns the wait ceiling of retry `retry` (1 for the first retry):
 /// `min(cap, base × 2^(retry-1))`.
 pub(crate) fn backoff_ceiling(retry: u32) -> Duration {
     let doublings = retry.saturating_sub(1).min(16);
@@ -29,14 +29,14 @@ pub(crate) fn backoff_ceiling(retry: u32) -> Duration {
         .min(BACKOFF_CAP)
 }
 
-/// A random wait in `[0, backoff_ceiling(retry)]`.
+/// Draws a random wait in `[0, backoff_ceiling(retry)]`.
 pub(crate) fn full_jitter(retry: u32, rng: &mut impl Rng) -> Duration {
     let ceiling = backoff_ceiling(retry);
     let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
     Duration::from_millis(rng.gen_range(0..=millis))
 }
 
-/// The wait before retrying a 429: until the window resets (margin
+/// Returns the wait before retrying a 429: until the window resets (margin
 /// included), at most [`MAX_RATE_LIMIT_WAIT`]; backoff when the response
 /// had no rate-limit headers.
 pub(crate) fn rate_limit_wait(

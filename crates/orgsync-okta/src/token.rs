@@ -20,7 +20,7 @@ use crate::error::OktaError;
 /// request never starts with a token about to expire.
 pub(crate) const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
-/// What Okta granted in a token response, without the token itself.
+/// The grant of a token response, without the token itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenInfo {
     /// `Bearer` for the tokens orgsync uses.
@@ -33,8 +33,8 @@ pub struct TokenInfo {
     pub expires_at: SystemTime,
 }
 
-/// The body of a successful token response. Not `Debug`, because it holds
-/// the access token.
+/// The body of a successful token response. Not `Debug`, because it
+/// contains the access token.
 #[derive(Deserialize)]
 pub(crate) struct TokenResponse {
     access_token: String,
@@ -87,7 +87,7 @@ impl FetchedToken {
         &self.info
     }
 
-    /// Whether the token can still be used at `now`. Short-lived tokens
+    /// Returns whether the token can still be used at `now`. Short-lived tokens
     /// are refreshed after half their life instead of a fixed margin.
     fn usable_at(&self, now: SystemTime) -> bool {
         let margin = REFRESH_MARGIN.min(self.info.expires_in / 2);
