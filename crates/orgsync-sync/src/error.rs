@@ -1,0 +1,74 @@
+//! What a sync run can fail with.
+
+use orgsync_okta::OktaError;
+use orgsync_store::StoreError;
+
+/// Why a run did not apply.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// Okta failed while the run read `what`; the message says what to change.
+    #[error("provider {provider}: reading {what} from Okta failed: {source}")]
+    Okta {
+        provider: String,
+        what: String,
+        #[source]
+        source: OktaError,
+    },
+
+    #[error("provider {provider}: the catalog store failed: {source}")]
+    Store {
+        provider: String,
+        #[source]
+        source: StoreError,
+    },
+
+    /// The Okta client could not be set up from the provider's settings.
+    #[error("provider {provider}: {source}")]
+    Client {
+        provider: String,
+        #[source]
+        source: OktaError,
+    },
+
+    /// The removal guard stopped the run; nothing was applied.
+    #[error(
+        "provider {provider}: not applied, because the run would remove {removed} of {existing} \
+         entities ({percent:.1}%), more than the removal guard allows ({max_percent:.1}%); \
+         check the provider's filters, then approve this run once with \
+         `orgsync sync --provider {provider} --approve-removals`"
+    )]
+    RemovalBlocked {
+        provider: String,
+        removed: usize,
+        existing: usize,
+        percent: f64,
+        max_percent: f64,
+    },
+
+    /// The run would leave the provider with no entities at all.
+    #[error(
+        "provider {provider}: not applied, because the run would remove all {existing} entities \
+         and leave the provider empty; if that is intended, approve it once with \
+         `orgsync sync --provider {provider} --approve-removals`, or set removalGuard.allowEmpty"
+    )]
+    WouldEmpty { provider: String, existing: usize },
+
+    #[error("provider {provider}: the run was cancelled before it applied; the catalog is unchanged")]
+    Cancelled { provider: String },
+
+    #[error(
+        "provider {provider}: the run passed its timeout of {timeout_seconds} s before it applied, \
+         so the catalog is unchanged; raise schedule.timeout or narrow the provider's filters"
+    )]
+    TimedOut { provider: String, timeout_seconds: u64 },
+}
+
+impl SyncError {
+    /// Whether the removal guard stopped the run (as opposed to a failure).
+    pub fn is_blocked(&self) -> bool {
+        matches!(
+            self,
+            SyncError::RemovalBlocked { .. } | SyncError::WouldEmpty { .. }
+        )
+    }
+}
