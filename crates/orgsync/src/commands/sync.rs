@@ -1,0 +1,204 @@
+//! `orgsync sync`: run one or all providers once.
+
+use std::sync::Arc;
+
+use orgsync_config::{AppConfig, ProviderConfig};
+use orgsync_store::{ChangeSet, Store};
+use orgsync_sync::{SyncError, SyncOptions, SyncReport};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{OutputFormat, ProgressMode, SyncArgs};
+use crate::commands::{load_config, open_store};
+use crate::{exit, progress};
+
+/// How many refs of each kind of change the text summary lists.
+const LISTED_CHANGES: usize = 20;
+
+pub async fn run(args: SyncArgs) -> u8 {
+    let config = match load_config(&args.config.files) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let providers = match select_providers(&config, args.provider.as_deref()) {
+        Ok(providers) => providers,
+        Err(code) => return code,
+    };
+    let store = match open_store(&config).await {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+
+    let options = SyncOptions {
+        dry_run: args.dry_run,
+        approve_removals: args.approve_removals,
+    };
+    let outcomes = sync_all(&providers, store, &options, args.progress).await;
+    print_outcomes(&outcomes, args.format, args.dry_run);
+    exit_code(&outcomes)
+}
+
+/// Runs the providers one after another, stopping the current run (with no
+/// change to the catalog) on Ctrl-C.
+pub async fn sync_all(
+    providers: &[&ProviderConfig],
+    store: Arc<dyn Store>,
+    options: &SyncOptions,
+    mode: ProgressMode,
+) -> Vec<Result<SyncReport, SyncError>> {
+    let cancel = CancellationToken::new();
+    let on_interrupt = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("interrupted: stopping the run; the catalog stays as it was");
+            on_interrupt.cancel();
+        }
+    });
+
+    let mut outcomes = Vec::with_capacity(providers.len());
+    for provider in providers {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let progress = progress::for_mode(mode, &provider.id);
+        let outcome =
+            orgsync_sync::run_provider(provider, store.as_ref(), options, progress, cancel.clone())
+                .await;
+        outcomes.push(outcome);
+    }
+    outcomes
+}
+
+fn select_providers<'a>(
+    config: &'a AppConfig,
+    wanted: Option<&str>,
+) -> Result<Vec<&'a ProviderConfig>, u8> {
+    let Some(wanted) = wanted else {
+        if config.providers.is_empty() {
+            eprintln!(
+                "error: no Okta provider is configured; add one under catalog.providers.okta \
+                 (see docs/configuration.md)"
+            );
+            return Err(exit::CONFIG);
+        }
+        return Ok(config.providers.iter().collect());
+    };
+
+    match config.providers.iter().find(|provider| provider.id == wanted) {
+        Some(provider) => Ok(vec![provider]),
+        None => {
+            let known: Vec<&str> = config.providers.iter().map(|p| p.id.as_str()).collect();
+            eprintln!(
+                "error: --provider {wanted:?} is not configured; configured providers: {}",
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            );
+            Err(exit::CONFIG)
+        }
+    }
+}
+
+pub fn exit_code(outcomes: &[Result<SyncReport, SyncError>]) -> u8 {
+    let failed = outcomes
+        .iter()
+        .any(|outcome| matches!(outcome, Err(error) if !error.is_blocked()));
+    let blocked = outcomes
+        .iter()
+        .any(|outcome| matches!(outcome, Err(error) if error.is_blocked()));
+    if failed {
+        exit::FAILURE
+    } else if blocked {
+        exit::BLOCKED
+    } else {
+        exit::SUCCESS
+    }
+}
+
+pub fn print_outcomes(outcomes: &[Result<SyncReport, SyncError>], format: OutputFormat, dry_run: bool) {
+    match format {
+        OutputFormat::Json => {
+            let values: Vec<serde_json::Value> = outcomes
+                .iter()
+                .map(|outcome| match outcome {
+                    Ok(report) => serde_json::json!({ "ok": true, "report": report }),
+                    Err(error) => serde_json::json!({
+                        "ok": false,
+                        "blocked": error.is_blocked(),
+                        "error": error.to_string(),
+                    }),
+                })
+                .collect();
+            println!("{}", serde_json::Value::Array(values));
+        }
+        OutputFormat::Text => {
+            for outcome in outcomes {
+                match outcome {
+                    Ok(report) => print_report(report, dry_run),
+                    Err(error) => eprintln!("error: {error}"),
+                }
+            }
+        }
+    }
+}
+
+fn print_report(report: &SyncReport, dry_run: bool) {
+    let changes = &report.changes;
+    let verb = if dry_run { "would change (dry run, nothing written)" } else { "applied" };
+    println!(
+        "provider {}: {verb} in {:.1} s",
+        report.provider,
+        report.duration_ms as f64 / 1000.0
+    );
+    println!(
+        "  added {}, updated {}, removed {}, unchanged {}, conflicts {}",
+        changes.added.len(),
+        changes.updated.len(),
+        changes.removed.len(),
+        changes.unchanged,
+        changes.conflicts.len()
+    );
+    println!(
+        "  users {}, groups {}, memberships {}",
+        report.users, report.groups, report.memberships
+    );
+    let by_endpoint: Vec<String> = report
+        .api_calls_by_endpoint
+        .iter()
+        .map(|(endpoint, calls)| format!("{endpoint} {calls}"))
+        .collect();
+    println!(
+        "  API calls {} ({}), retries {}, rate-limit waits {}",
+        report.api_calls,
+        by_endpoint.join(", "),
+        report.retries,
+        report.rate_limit_waits
+    );
+    if dry_run {
+        print_change_lists(changes);
+    }
+    for conflict in &changes.conflicts {
+        println!(
+            "  conflict: {} is owned by provider {}; left with its owner",
+            conflict.entity_ref, conflict.owner
+        );
+    }
+    for warning in &report.warnings {
+        println!("  warning: {warning}");
+    }
+}
+
+fn print_change_lists(changes: &ChangeSet) {
+    for (label, refs) in [
+        ("add", &changes.added),
+        ("update", &changes.updated),
+        ("remove", &changes.removed),
+    ] {
+        for entity_ref in refs.iter().take(LISTED_CHANGES) {
+            println!("  {label} {entity_ref}");
+        }
+        if refs.len() > LISTED_CHANGES {
+            println!(
+                "  … and {} more to {label} (use --format json for the full list)",
+                refs.len() - LISTED_CHANGES
+            );
+        }
+    }
+}
