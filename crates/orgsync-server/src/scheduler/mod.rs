@@ -1,0 +1,517 @@
+//! The provider scheduler: one loop per configured provider that starts
+//! sync runs on the provider's schedule, plus runs started on request.
+//!
+//! Terms:
+//! - *slot*: a provider's place in the scheduler: its current settings, the
+//!   claim a run must hold, and the tokens that stop its loop and cancel
+//!   its runs;
+//! - *claim*: a per-provider lock held for the whole run, so runs of one
+//!   provider never overlap: a scheduled run that finds the claim taken is
+//!   skipped, a refresh gets [`SchedulerError::AlreadyRunning`];
+//! - *due time*: when the schedule next starts a run ([`timing`]).
+//!
+//! A run's timeout is enforced by the sync engine, which leaves the catalog
+//! unchanged when it passes. New settings ([`Scheduler::apply_providers`])
+//! take effect at once: the next run of a provider uses them, a changed
+//! schedule is recomputed from now, a removed provider's loop stops and its
+//! run is cancelled with no change. On shutdown the loops stop, running
+//! runs get a grace period to finish, and are then cancelled.
+
+pub mod clock;
+pub mod status;
+pub mod timing;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use orgsync_config::{ProviderConfig, Schedule};
+use orgsync_store::{EntityQuery, Store};
+use orgsync_sync::{SyncError, SyncOptions, SyncReport};
+use tokio::sync::{broadcast, watch, OwnedMutexGuard};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::metrics::Metrics;
+use clock::Clock;
+use status::{FinishedRun, LiveRun, StatusBoard, Trigger};
+use timing::{first_due, next_due, TimingError};
+
+/// The entity kinds orgsync writes, for the per-kind gauges.
+const KINDS: [&str; 2] = ["User", "Group"];
+
+/// Why a run could not be started.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchedulerError {
+    /// No provider has this id.
+    #[error(
+        "no provider has the id {provider:?}; GET /api/orgsync/providers lists the configured ones"
+    )]
+    UnknownProvider { provider: String },
+    /// A run of this provider is in progress.
+    #[error(
+        "provider {provider} is already running (since {started_at}); wait for that run to \
+         finish, then refresh again"
+    )]
+    AlreadyRunning {
+        provider: String,
+        started_at: String,
+    },
+    /// The server is shutting down and starts no more runs.
+    #[error("the server is shutting down and starts no new runs")]
+    ShuttingDown,
+}
+
+/// What [`Scheduler::apply_providers`] changed, by provider id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReloadSummary {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    /// Providers that stay; their new settings apply from their next run.
+    pub kept: Vec<String>,
+}
+
+/// A started run.
+pub struct RunHandle {
+    /// Ends with the finished run; may be dropped to let the run go on alone.
+    pub finished: JoinHandle<FinishedRun>,
+}
+
+/// A provider's place in the scheduler.
+struct Slot {
+    config: watch::Sender<Arc<ProviderConfig>>,
+    claim: Arc<tokio::sync::Mutex<()>>,
+    /// Ends the provider's loop.
+    stop: CancellationToken,
+    /// Cancels the provider's runs.
+    cancel_runs: CancellationToken,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
+    board: StatusBoard,
+    sync_options: SyncOptions,
+    slots: Mutex<BTreeMap<String, Slot>>,
+    /// Stops every loop and makes new runs fail with `ShuttingDown`.
+    stop_scheduling: CancellationToken,
+    /// Cancels every run; the parent of each slot's `cancel_runs`.
+    abandon: CancellationToken,
+    runs: TaskTracker,
+    loops: TaskTracker,
+    finished: broadcast::Sender<(String, FinishedRun)>,
+}
+
+/// Starts and tracks the sync runs of every provider. Cloning is cheap and
+/// every clone drives the same scheduler.
+#[derive(Clone)]
+pub struct Scheduler {
+    inner: Arc<Inner>,
+}
+
+impl Scheduler {
+    /// A scheduler with no providers yet; [`Scheduler::apply_providers`]
+    /// adds them.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, metrics: Arc<Metrics>) -> Scheduler {
+        let (finished, _) = broadcast::channel(64);
+        Scheduler {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                metrics,
+                board: StatusBoard::default(),
+                sync_options: SyncOptions::default(),
+                slots: Mutex::new(BTreeMap::new()),
+                stop_scheduling: CancellationToken::new(),
+                abandon: CancellationToken::new(),
+                runs: TaskTracker::new(),
+                loops: TaskTracker::new(),
+                finished,
+            }),
+        }
+    }
+
+    /// The live status of every provider.
+    pub fn status(&self) -> &StatusBoard {
+        &self.inner.board
+    }
+
+    /// The catalog store runs write to.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// Receives `(provider, run)` for every run that finishes from now on.
+    pub fn subscribe_finished(&self) -> broadcast::Receiver<(String, FinishedRun)> {
+        self.inner.finished.subscribe()
+    }
+
+    /// Replaces the set of providers: starts loops for new ids, stops the
+    /// loops (and cancels the runs) of ids that are gone, and hands new
+    /// settings to the rest.
+    pub fn apply_providers(&self, providers: Vec<ProviderConfig>) -> ReloadSummary {
+        let mut summary = ReloadSummary::default();
+        let wanted: BTreeSet<String> = providers
+            .iter()
+            .map(|provider| provider.id.clone())
+            .collect();
+        let mut slots = self.inner.lock_slots();
+
+        let gone: Vec<String> = slots
+            .keys()
+            .filter(|id| !wanted.contains(*id))
+            .cloned()
+            .collect();
+        for id in gone {
+            if let Some(slot) = slots.remove(&id) {
+                slot.stop.cancel();
+                slot.cancel_runs.cancel();
+            }
+            self.inner.board.remove(&id);
+            self.inner.metrics.forget_provider(&id, &KINDS);
+            summary.removed.push(id);
+        }
+
+        for provider in providers {
+            let id = provider.id.clone();
+            self.inner.board.upsert(&provider);
+            let config = Arc::new(provider);
+            if let Some(slot) = slots.get(&id) {
+                slot.config.send_replace(config);
+                summary.kept.push(id);
+                continue;
+            }
+            let slot = self.inner.new_slot(config);
+            let receiver = slot.config.subscribe();
+            let stop = slot.stop.clone();
+            slots.insert(id.clone(), slot);
+            let inner = Arc::clone(&self.inner);
+            self.inner
+                .loops
+                .spawn(provider_loop(inner, id.clone(), receiver, stop));
+            summary.added.push(id);
+        }
+        drop(slots);
+
+        tracing::info!(
+            added = ?summary.added,
+            removed = ?summary.removed,
+            kept = summary.kept.len(),
+            "provider settings applied"
+        );
+        summary
+    }
+
+    /// Reads each provider's last run and entity counts from the store, so
+    /// that status and metrics are right from the start.
+    pub async fn load_history(&self) {
+        for id in self.inner.board.ids() {
+            match self.inner.store.runs(Some(&id), 1).await {
+                Ok(records) => {
+                    if let Some(record) = records.first() {
+                        self.inner
+                            .board
+                            .set_last_if_unknown(&id, FinishedRun::from_record(record));
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(provider = %id, error = %error, "reading the last run from the store failed");
+                }
+            }
+            self.inner.refresh_entity_gauges(&id).await;
+        }
+    }
+
+    /// Starts a run of `provider` now, unless one is in progress.
+    pub fn refresh(&self, provider: &str) -> Result<RunHandle, SchedulerError> {
+        self.inner.start_run(provider, Trigger::Refresh)
+    }
+
+    /// Stops the loops and rejects new runs, waits up to `grace` for running
+    /// runs to finish, then cancels the rest (which leaves the catalog as it
+    /// was) and waits for them to stop.
+    pub async fn shutdown(&self, grace: Duration) {
+        let inner = &self.inner;
+        inner.stop_scheduling.cancel();
+        inner.runs.close();
+        inner.loops.close();
+
+        let running = inner.runs.len();
+        if running > 0 {
+            tracing::info!(
+                running,
+                grace_seconds = grace.as_secs(),
+                "waiting for running syncs to finish"
+            );
+        }
+        if tokio::time::timeout(grace, inner.runs.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                running = inner.runs.len(),
+                "syncs still running after the shutdown grace period are cancelled; the catalog keeps its state from before them"
+            );
+            inner.abandon.cancel();
+            inner.runs.wait().await;
+        }
+        inner.loops.wait().await;
+        tracing::info!("scheduler stopped");
+    }
+}
+
+impl Inner {
+    fn lock_slots(&self) -> MutexGuard<'_, BTreeMap<String, Slot>> {
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn new_slot(&self, config: Arc<ProviderConfig>) -> Slot {
+        let (sender, _) = watch::channel(config);
+        Slot {
+            config: sender,
+            claim: Arc::new(tokio::sync::Mutex::new(())),
+            stop: self.stop_scheduling.child_token(),
+            cancel_runs: self.abandon.child_token(),
+        }
+    }
+
+    /// Claims the provider and spawns its run.
+    fn start_run(
+        self: &Arc<Self>,
+        provider: &str,
+        trigger: Trigger,
+    ) -> Result<RunHandle, SchedulerError> {
+        if self.stop_scheduling.is_cancelled() {
+            return Err(SchedulerError::ShuttingDown);
+        }
+        let (guard, config, cancel) = self.claim(provider)?;
+
+        let live = Arc::new(LiveRun::new(
+            provider,
+            trigger,
+            self.clock.now(),
+            Arc::clone(&self.metrics),
+        ));
+        self.board.run_started(provider, Arc::clone(&live));
+        let inner = Arc::clone(self);
+        let finished = self.runs.spawn(async move {
+            let finished = inner.execute(config, live, cancel).await;
+            drop(guard);
+            finished
+        });
+        Ok(RunHandle { finished })
+    }
+
+    /// Takes the provider's claim, with its current settings and a token
+    /// that cancels the run.
+    fn claim(
+        &self,
+        provider: &str,
+    ) -> Result<(OwnedMutexGuard<()>, Arc<ProviderConfig>, CancellationToken), SchedulerError> {
+        let slots = self.lock_slots();
+        let slot = slots
+            .get(provider)
+            .ok_or_else(|| SchedulerError::UnknownProvider {
+                provider: provider.to_string(),
+            })?;
+        let guard = Arc::clone(&slot.claim).try_lock_owned().map_err(|_| {
+            let started_at = self
+                .board
+                .provider(provider)
+                .and_then(|status| status.current_run)
+                .map_or_else(|| "just now".to_string(), |run| run.started_at.to_rfc3339());
+            SchedulerError::AlreadyRunning {
+                provider: provider.to_string(),
+                started_at,
+            }
+        })?;
+        let config = Arc::clone(&slot.config.borrow());
+        Ok((guard, config, slot.cancel_runs.child_token()))
+    }
+
+    /// Runs the sync engine and records the outcome on the board, in the
+    /// metrics and for subscribers.
+    async fn execute(
+        &self,
+        config: Arc<ProviderConfig>,
+        live: Arc<LiveRun>,
+        cancel: CancellationToken,
+    ) -> FinishedRun {
+        let provider = config.id.clone();
+        let started = Instant::now();
+        let result = self
+            .run_engine(Arc::clone(&config), Arc::clone(&live), cancel)
+            .await;
+        let elapsed = started.elapsed();
+
+        let finished = self.finished_run(&provider, &result, &live).await;
+        self.metrics
+            .record_run(&provider, &finished.outcome, elapsed);
+        if let Ok(report) = &result {
+            self.metrics
+                .record_okta_requests(&provider, &report.api_calls_by_endpoint);
+        }
+        self.refresh_entity_gauges(&provider).await;
+
+        self.board.run_finished(&provider, finished.clone());
+        // Sending fails only when no subscriber exists, which is fine.
+        let _ = self.finished.send((provider, finished.clone()));
+        finished
+    }
+
+    /// Runs the sync engine on a blocking-pool thread.
+    ///
+    /// NOTE: the future of `orgsync_sync::run_provider` is not `Send` for
+    /// every lifetime (its member-listing stream borrows the provider), so
+    /// `tokio::spawn` rejects it. `Handle::block_on` needs no `Send`, and
+    /// the engine's I/O still runs on this runtime. This needs a
+    /// multi-threaded runtime, or a `current_thread` one that is busy in
+    /// `Runtime::block_on`, as `#[tokio::test]` is. Spawn the engine
+    /// directly once its future is `Send`.
+    async fn run_engine(
+        &self,
+        config: Arc<ProviderConfig>,
+        live: Arc<LiveRun>,
+        cancel: CancellationToken,
+    ) -> Result<SyncReport, SyncError> {
+        let store = Arc::clone(&self.store);
+        let options = self.sync_options.clone();
+        let handle = tokio::runtime::Handle::current();
+        let provider = config.id.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            let progress: Arc<dyn orgsync_sync::Progress> = live;
+            handle.block_on(orgsync_sync::run_provider(
+                &config,
+                store.as_ref(),
+                &options,
+                progress,
+                cancel,
+            ))
+        });
+        match task.await {
+            Ok(result) => result,
+            Err(join) => {
+                tracing::error!(provider = %provider, error = %join, "the sync task panicked");
+                Err(SyncError::Cancelled { provider })
+            }
+        }
+    }
+
+    async fn finished_run(
+        &self,
+        provider: &str,
+        result: &Result<SyncReport, SyncError>,
+        live: &LiveRun,
+    ) -> FinishedRun {
+        let snapshot = live.snapshot();
+        let now = self.clock.now();
+        match result {
+            Ok(report) => FinishedRun::from_report(report, &snapshot, now),
+            Err(error) => {
+                let mut finished =
+                    FinishedRun::from_failure(outcome_of(error), error.to_string(), &snapshot, now);
+                // The engine records the run but returns no id on failure.
+                // The newest record of the provider is this run, because
+                // the claim keeps runs of one provider apart.
+                if let Ok(records) = self.store.runs(Some(provider), 1).await {
+                    if let Some(record) = records.first() {
+                        finished.run_id = Some(record.id);
+                        finished.api_calls = u64::try_from(record.api_calls).unwrap_or(0);
+                        finished.rate_limit_waits =
+                            u64::try_from(record.rate_limit_waits).unwrap_or(0);
+                    }
+                }
+                finished
+            }
+        }
+    }
+
+    async fn refresh_entity_gauges(&self, provider: &str) {
+        for kind in KINDS {
+            let query = EntityQuery {
+                kind: Some(kind.to_string()),
+                provider: Some(provider.to_string()),
+                ..EntityQuery::default()
+            };
+            match self.store.count_entities(&query).await {
+                Ok(count) => self.metrics.set_entities(provider, kind, count),
+                Err(error) => {
+                    tracing::warn!(provider, kind, error = %error, "counting entities for metrics failed");
+                }
+            }
+        }
+    }
+}
+
+/// The [`RunOutcome`](orgsync_store::RunOutcome) name of a run that did
+/// not apply.
+fn outcome_of(error: &SyncError) -> &'static str {
+    match error {
+        error if error.is_blocked() => "blocked",
+        SyncError::Cancelled { .. } | SyncError::TimedOut { .. } => "cancelled",
+        _ => "failed",
+    }
+}
+
+/// The due time after a schedule change: from now, without the initial
+/// delay, which only applies when a provider starts.
+fn rescheduled(schedule: &Schedule, now: DateTime<Utc>) -> Result<DateTime<Utc>, TimingError> {
+    next_due(schedule, now, now)
+}
+
+/// Starts runs of one provider when they are due, until `stop` fires.
+async fn provider_loop(
+    inner: Arc<Inner>,
+    provider: String,
+    mut config: watch::Receiver<Arc<ProviderConfig>>,
+    stop: CancellationToken,
+) {
+    let mut schedule = config.borrow_and_update().schedule.clone();
+    let mut due = first_due(&schedule, inner.clock.now());
+
+    loop {
+        if let Err(error) = &due {
+            tracing::error!(provider = %provider, error = %error, "no next run time; the provider runs only on refresh until its schedule is fixed");
+        }
+        inner
+            .board
+            .set_next_run(&provider, due.as_ref().ok().copied());
+        let wait = async {
+            match &due {
+                Ok(at) => inner.clock.sleep_until(*at).await,
+                Err(_) => std::future::pending().await,
+            }
+        };
+
+        tokio::select! {
+            () = stop.cancelled() => break,
+            changed = config.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                let new_schedule = config.borrow_and_update().schedule.clone();
+                if new_schedule != schedule {
+                    tracing::info!(provider = %provider, "schedule changed; next run time recomputed");
+                    due = rescheduled(&new_schedule, inner.clock.now());
+                    schedule = new_schedule;
+                }
+                continue;
+            }
+            () = wait => {}
+        }
+
+        let Ok(at) = due else { continue };
+        match inner.start_run(&provider, Trigger::Schedule) {
+            Ok(_) => tracing::info!(provider = %provider, "scheduled run started"),
+            Err(SchedulerError::ShuttingDown) => break,
+            Err(error) => {
+                tracing::info!(provider = %provider, reason = %error, "scheduled run skipped")
+            }
+        }
+        due = next_due(&schedule, at, inner.clock.now());
+    }
+    inner.board.set_next_run(&provider, None);
+}

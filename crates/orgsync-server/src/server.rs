@@ -1,0 +1,234 @@
+//! Starting, reloading and stopping the service.
+//!
+//! [`serve`] is what `orgsync serve` runs. It listens on `backend.listen`,
+//! starts every provider's schedule and rereads the config files on SIGHUP.
+//! On SIGTERM or Ctrl-C it stops taking work and lets running syncs finish
+//! within the grace period. Syncs still running then are cancelled, which
+//! leaves the catalog as it was. [`ServerBuilder`] assembles the same server with a
+//! chosen clock or catalog reader, for tests and embedding.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use orgsync_config::{AppConfig, ConfigErrors, ListenConfig, ProviderConfig};
+use orgsync_store::Store;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{build_router, AppParts};
+use crate::auth::AuthConfig;
+use crate::catalog::CatalogReader;
+use crate::error::ServeError;
+use crate::metrics::Metrics;
+use crate::scheduler::clock::{Clock, SystemClock};
+use crate::scheduler::{ReloadSummary, Scheduler};
+
+/// The default of [`ServeOptions::shutdown_grace`].
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Settings of `orgsync serve` that do not come from the config file.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The config files to reread on SIGHUP; an empty list disables reload.
+    pub config_paths: Vec<PathBuf>,
+    pub auth: AuthConfig,
+    /// How long running syncs may take to finish on shutdown before they
+    /// are cancelled.
+    pub shutdown_grace: Duration,
+    /// Overrides `backend.listen` when set.
+    pub listen: Option<SocketAddr>,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            config_paths: Vec::new(),
+            auth: AuthConfig::default(),
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            listen: None,
+        }
+    }
+}
+
+/// Assembles a [`Server`].
+pub struct ServerBuilder {
+    store: Arc<dyn Store>,
+    catalog: Arc<dyn CatalogReader>,
+    clock: Arc<dyn Clock>,
+    options: ServeOptions,
+}
+
+impl ServerBuilder {
+    /// A server whose syncs write to `store` and whose catalog API reads
+    /// through `catalog`.
+    pub fn new(store: Arc<dyn Store>, catalog: Arc<dyn CatalogReader>) -> ServerBuilder {
+        ServerBuilder {
+            store,
+            catalog,
+            clock: Arc::new(SystemClock),
+            options: ServeOptions::default(),
+        }
+    }
+
+    /// Uses `clock` for schedules instead of the system clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> ServerBuilder {
+        self.clock = clock;
+        self
+    }
+
+    /// Sets the options (tokens, config paths, shutdown grace).
+    pub fn options(mut self, options: ServeOptions) -> ServerBuilder {
+        self.options = options;
+        self
+    }
+
+    pub fn build(self) -> Server {
+        let metrics = Arc::new(Metrics::new());
+        let scheduler = Scheduler::new(self.store, self.clock, Arc::clone(&metrics));
+        Server {
+            parts: AppParts {
+                catalog: self.catalog,
+                scheduler,
+                metrics,
+                auth: Arc::new(self.options.auth.clone()),
+            },
+            options: self.options,
+        }
+    }
+}
+
+/// An assembled server that is not listening yet.
+pub struct Server {
+    parts: AppParts,
+    options: ServeOptions,
+}
+
+impl Server {
+    /// The scheduler that runs the providers.
+    pub fn scheduler(&self) -> &Scheduler {
+        &self.parts.scheduler
+    }
+
+    /// The HTTP application, for serving or for in-process requests.
+    pub fn router(&self) -> Router {
+        build_router(&self.parts).0
+    }
+
+    /// Starts the providers' schedules and serves HTTP on `listener`.
+    pub async fn start(
+        self,
+        providers: Vec<ProviderConfig>,
+        listener: TcpListener,
+    ) -> Result<RunningServer, ServeError> {
+        let address = listener.local_addr().map_err(|source| ServeError::Serve {
+            address: SocketAddr::from(([0, 0, 0, 0], 0)),
+            source,
+        })?;
+        self.parts.scheduler.apply_providers(providers);
+        self.parts.scheduler.load_history().await;
+
+        let stop = CancellationToken::new();
+        let router = self.router();
+        let stopped = stop.clone().cancelled_owned();
+        let http = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(stopped)
+                .await
+        });
+        tracing::info!(%address, "orgsync is serving");
+
+        Ok(RunningServer {
+            address,
+            server: self,
+            stop,
+            http,
+        })
+    }
+}
+
+/// A server that is listening.
+pub struct RunningServer {
+    address: SocketAddr,
+    server: Server,
+    stop: CancellationToken,
+    http: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The scheduler that runs the providers.
+    pub fn scheduler(&self) -> &Scheduler {
+        self.server.scheduler()
+    }
+
+    /// Rereads the config files and applies their providers. On an invalid
+    /// config the running providers are kept and the errors returned.
+    pub fn reload(&self) -> Result<ReloadSummary, ConfigErrors> {
+        crate::reload::reload_from_files(self.server.scheduler(), &self.server.options.config_paths)
+    }
+
+    /// Stops taking work, waits up to the grace period for running syncs
+    /// (then cancels them) and stops the HTTP server once open requests
+    /// have their responses.
+    pub async fn shutdown(self) -> Result<(), ServeError> {
+        tracing::info!("shutting down");
+        self.server
+            .scheduler()
+            .shutdown(self.server.options.shutdown_grace)
+            .await;
+        self.stop.cancel();
+        let address = self.address;
+        match self.http.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(source)) => Err(ServeError::Serve { address, source }),
+            Err(join) => Err(ServeError::Serve {
+                address,
+                source: std::io::Error::other(join.to_string()),
+            }),
+        }
+    }
+}
+
+/// The socket address of `backend.listen`.
+pub fn listen_address(listen: &ListenConfig) -> Result<SocketAddr, ServeError> {
+    let host = listen.host.trim_start_matches('[').trim_end_matches(']');
+    let ip = if host.eq_ignore_ascii_case("localhost") {
+        IpAddr::from([127, 0, 0, 1])
+    } else {
+        host.parse::<IpAddr>()
+            .map_err(|_| ServeError::InvalidListenHost {
+                host: listen.host.clone(),
+            })?
+    };
+    Ok(SocketAddr::new(ip, listen.port))
+}
+
+/// Runs `orgsync serve` until SIGTERM or Ctrl-C: listens, schedules the
+/// configured providers, reloads on SIGHUP, then shuts down gracefully.
+pub async fn serve(
+    config: AppConfig,
+    store: Arc<dyn Store>,
+    catalog: Arc<dyn CatalogReader>,
+    options: ServeOptions,
+) -> Result<(), ServeError> {
+    let address = match options.listen {
+        Some(address) => address,
+        None => listen_address(&config.listen)?,
+    };
+    let listener = TcpListener::bind(address)
+        .await
+        .map_err(|source| ServeError::Bind { address, source })?;
+
+    let server = ServerBuilder::new(store, catalog).options(options).build();
+    let running = server.start(config.providers, listener).await?;
+    crate::reload::wait_for_signals(&running).await?;
+    running.shutdown().await
+}
