@@ -17,7 +17,7 @@ use crate::error::SyncError;
 use crate::progress::{Phase, Progress};
 use crate::selection::{match_group_names, name_batches};
 
-/// How to run.
+/// Options of one run.
 #[derive(Debug, Clone, Default)]
 pub struct SyncOptions {
     /// Plan only: compute and report the change set, write no entities.
@@ -26,7 +26,8 @@ pub struct SyncOptions {
     pub approve_removals: bool,
 }
 
-/// What a run did (or, for a dry run, would do).
+/// The outcome of a run: the change it applied (or, for a dry run, would
+/// apply) and the figures behind it.
 #[derive(Debug, Clone, Serialize)]
 pub struct SyncReport {
     pub provider: String,
@@ -74,7 +75,10 @@ pub async fn run_provider(
     tracing::info!(provider = %provider.id, run_id, dry_run = options.dry_run, "sync started");
 
     let client = build_client(provider, progress.clone())?;
-    let result = execute(provider, store, options, &client, progress, &cancel, started).await;
+    let result = execute(
+        provider, store, options, &client, progress, &cancel, started,
+    )
+    .await;
     let stats = client.stats();
     let summary = RunSummary {
         users: 0,
@@ -101,7 +105,15 @@ pub async fn run_provider(
                 groups: report.groups as i64,
                 ..summary
             };
-            record_finish(store, run_id, outcome, Some(&report.changes), &summary, None).await;
+            record_finish(
+                store,
+                run_id,
+                outcome,
+                Some(&report.changes),
+                &summary,
+                None,
+            )
+            .await;
             log_finished(&report);
             Ok(report)
         }
@@ -153,7 +165,9 @@ async fn execute(
         plan
     } else {
         if cancel.is_cancelled() {
-            return Err(SyncError::Cancelled { provider: provider.id.clone() });
+            return Err(SyncError::Cancelled {
+                provider: provider.id.clone(),
+            });
         }
         if started.elapsed() > timeout {
             return Err(timed_out(provider, timeout));
@@ -242,7 +256,11 @@ async fn read_org(
         ));
     }
     Ok(ReadResult {
-        snapshot: OktaSnapshot { users, groups, members },
+        snapshot: OktaSnapshot {
+            users,
+            groups,
+            members,
+        },
         warnings,
         unmatched_group_names: unmatched,
     })
@@ -263,9 +281,11 @@ async fn read_groups(
 
     match &provider.group_filter {
         None => Ok((list(None).await?, Vec::new(), Vec::new())),
-        Some(GroupFilter::Search(expression)) => {
-            Ok((list(Some(expression.clone())).await?, Vec::new(), Vec::new()))
-        }
+        Some(GroupFilter::Search(expression)) => Ok((
+            list(Some(expression.clone())).await?,
+            Vec::new(),
+            Vec::new(),
+        )),
         Some(GroupFilter::Names(names)) => {
             let mut found = Vec::new();
             let mut seen = HashSet::new();
@@ -294,10 +314,17 @@ async fn read_members(
 ) -> Result<Vec<(String, Vec<OktaUser>)>, SyncError> {
     futures::stream::iter(groups.iter())
         .map(|group| async move {
-            let members = client.list_group_members(&group.id).await.map_err(|source| {
-                let name = group.profile_str("name").unwrap_or(&group.id);
-                okta_error(provider, &format!("the members of group {name:?} ({})", group.id), source)
-            })?;
+            let members = client
+                .list_group_members(&group.id)
+                .await
+                .map_err(|source| {
+                    let name = group.profile_str("name").unwrap_or(&group.id);
+                    okta_error(
+                        provider,
+                        &format!("the members of group {name:?} ({})", group.id),
+                        source,
+                    )
+                })?;
             progress.member_list_done(members.len());
             Ok::<_, SyncError>((group.id.clone(), members))
         })
@@ -398,7 +425,8 @@ impl ClientObserver for ProgressObserver {
     }
 
     fn retrying(&self, endpoint: Endpoint, attempt: u32, reason: &str, wait: Duration) {
-        self.progress.retrying(&format!("{endpoint:?}"), attempt, reason, wait);
+        self.progress
+            .retrying(&format!("{endpoint:?}"), attempt, reason, wait);
     }
 }
 
@@ -440,10 +468,10 @@ fn count_kind(entities: &[Entity], kind: &str) -> usize {
     entities.iter().filter(|entity| entity.kind == kind).count()
 }
 
-fn okta_error(provider: &ProviderConfig, what: &str, source: OktaError) -> SyncError {
+fn okta_error(provider: &ProviderConfig, resource: &str, source: OktaError) -> SyncError {
     SyncError::Okta {
         provider: provider.id.clone(),
-        what: what.to_string(),
+        resource: resource.to_string(),
         source,
     }
 }

@@ -1,16 +1,16 @@
-//! What a sync run can fail with.
+//! The errors of a sync run.
 
 use orgsync_okta::OktaError;
 use orgsync_store::StoreError;
 
-/// Why a run did not apply.
+/// A reason a run did not apply.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    /// Okta failed while the run read `what`; the message says what to change.
-    #[error("provider {provider}: reading {what} from Okta failed: {source}")]
+    /// Reading `resource` from Okta failed; the source error names the fix.
+    #[error("provider {provider}: reading {resource} from Okta failed: {source}")]
     Okta {
         provider: String,
-        what: String,
+        resource: String,
         #[source]
         source: OktaError,
     },
@@ -53,18 +53,23 @@ pub enum SyncError {
     )]
     WouldEmpty { provider: String, existing: usize },
 
-    #[error("provider {provider}: the run was cancelled before it applied; the catalog is unchanged")]
+    #[error(
+        "provider {provider}: the run was cancelled before it applied; the catalog is unchanged"
+    )]
     Cancelled { provider: String },
 
     #[error(
         "provider {provider}: the run passed its timeout of {timeout_seconds} s before it applied, \
          so the catalog is unchanged; raise schedule.timeout or narrow the provider's filters"
     )]
-    TimedOut { provider: String, timeout_seconds: u64 },
+    TimedOut {
+        provider: String,
+        timeout_seconds: u64,
+    },
 }
 
 impl SyncError {
-    /// Whether the removal guard stopped the run (as opposed to a failure).
+    /// Returns true when the removal guard stopped the run, as opposed to a failure.
     pub fn is_blocked(&self) -> bool {
         matches!(
             self,

@@ -64,7 +64,10 @@ pub fn match_group_names(configured: &[String], found: Vec<OktaGroup>) -> NameMa
     let mut by_folded: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (index, group) in found.iter().enumerate() {
         let name = group.profile_str("name").unwrap_or_default();
-        by_folded.entry(name.to_lowercase()).or_default().push(index);
+        by_folded
+            .entry(name.to_lowercase())
+            .or_default()
+            .push(index);
     }
 
     let mut chosen: BTreeSet<usize> = BTreeSet::new();
@@ -72,7 +75,10 @@ pub fn match_group_names(configured: &[String], found: Vec<OktaGroup>) -> NameMa
     let unique: BTreeSet<&String> = configured.iter().collect();
 
     for name in unique {
-        let candidates = by_folded.get(&name.to_lowercase()).cloned().unwrap_or_default();
+        let candidates = by_folded
+            .get(&name.to_lowercase())
+            .cloned()
+            .unwrap_or_default();
         let exact: Vec<usize> = candidates
             .iter()
             .copied()
@@ -167,7 +173,10 @@ mod tests {
         assert_eq!(batches.len(), 3);
         for name in &configured {
             let quoted = okta_search::quote(name);
-            let hits = batches.iter().filter(|batch| batch.contains(&quoted)).count();
+            let hits = batches
+                .iter()
+                .filter(|batch| batch.contains(&quoted))
+                .count();
             assert_eq!(hits, 1, "{name} should be in exactly one batch");
         }
     }

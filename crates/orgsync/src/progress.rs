@@ -104,8 +104,10 @@ impl Progress for Bars {
 
     fn rate_limit_wait(&self, bucket: &str, wait: Duration) {
         let count = self.wait_count.fetch_add(1, Ordering::Relaxed) + 1;
-        let millis =
-            self.wait_millis.fetch_add(wait.as_millis() as u64, Ordering::Relaxed) + wait.as_millis() as u64;
+        let millis = self
+            .wait_millis
+            .fetch_add(wait.as_millis() as u64, Ordering::Relaxed)
+            + wait.as_millis() as u64;
         self.waits.set_message(format!(
             "{count} waits, {:.1} s in all (last: {bucket}, {:.1} s)",
             millis as f64 / 1000.0,

@@ -82,7 +82,8 @@ pub fn render(entities: &[Entity], format: ExportFormat) -> Result<String, Strin
         ExportFormat::Yaml => {
             let mut text = String::new();
             for entity in &cleaned {
-                let document = serde_yaml_ng::to_string(entity).map_err(|error| error.to_string())?;
+                let document =
+                    serde_yaml_ng::to_string(entity).map_err(|error| error.to_string())?;
                 text.push_str("---\n");
                 text.push_str(&document);
             }

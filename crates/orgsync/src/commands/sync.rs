@@ -83,13 +83,21 @@ fn select_providers<'a>(
         return Ok(config.providers.iter().collect());
     };
 
-    match config.providers.iter().find(|provider| provider.id == wanted) {
+    match config
+        .providers
+        .iter()
+        .find(|provider| provider.id == wanted)
+    {
         Some(provider) => Ok(vec![provider]),
         None => {
             let known: Vec<&str> = config.providers.iter().map(|p| p.id.as_str()).collect();
             eprintln!(
                 "error: --provider {wanted:?} is not configured; configured providers: {}",
-                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
             );
             Err(exit::CONFIG)
         }
@@ -112,7 +120,11 @@ pub fn exit_code(outcomes: &[Result<SyncReport, SyncError>]) -> u8 {
     }
 }
 
-pub fn print_outcomes(outcomes: &[Result<SyncReport, SyncError>], format: OutputFormat, dry_run: bool) {
+pub fn print_outcomes(
+    outcomes: &[Result<SyncReport, SyncError>],
+    format: OutputFormat,
+    dry_run: bool,
+) {
     match format {
         OutputFormat::Json => {
             let values: Vec<serde_json::Value> = outcomes
@@ -141,7 +153,11 @@ pub fn print_outcomes(outcomes: &[Result<SyncReport, SyncError>], format: Output
 
 fn print_report(report: &SyncReport, dry_run: bool) {
     let changes = &report.changes;
-    let verb = if dry_run { "would change (dry run, nothing written)" } else { "applied" };
+    let verb = if dry_run {
+        "would change (dry run, nothing written)"
+    } else {
+        "applied"
+    };
     println!(
         "provider {}: {verb} in {:.1} s",
         report.provider,
