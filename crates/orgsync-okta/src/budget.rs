@@ -159,6 +159,8 @@ fn days_from_civil(year: u64, month: u64, day: u64) -> Option<u64> {
     if year < 1970 {
         return None;
     }
+    // `u64::is_multiple_of` is newer than the workspace's minimum Rust (1.85).
+    #[allow(clippy::manual_is_multiple_of)]
     let leap = |y: u64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     let days_before_year: u64 = (1970..year).map(|y| if leap(y) { 366 } else { 365 }).sum();
     const CUMULATIVE: [u64; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];

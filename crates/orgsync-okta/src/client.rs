@@ -283,7 +283,7 @@ fn org_url(url: &Url) -> Result<Url, OktaError> {
             "must be an https URL such as https://example.okta.com",
         ));
     }
-    if url.path().trim_end_matches('/') != "" || url.query().is_some() {
+    if !url.path().trim_end_matches('/').is_empty() || url.query().is_some() {
         return Err(invalid(
             "must be the org URL without a path, e.g. https://example.okta.com",
         ));

@@ -206,7 +206,7 @@ pub enum OktaError {
         /// The HTTP status.
         status: u16,
         /// Okta's error body.
-        body: ErrorBody,
+        body: Box<ErrorBody>,
         /// The client id that asked.
         client_id: String,
         /// The scopes requested.
@@ -224,7 +224,7 @@ pub enum OktaError {
         /// The HTTP status.
         status: u16,
         /// Okta's error body.
-        body: ErrorBody,
+        body: Box<ErrorBody>,
         /// The `search` expression sent, if any.
         search: Option<String>,
         /// The way the request was authenticated.
@@ -239,7 +239,7 @@ pub enum OktaError {
         /// The URL requested.
         url: String,
         /// Okta's error body.
-        body: ErrorBody,
+        body: Box<ErrorBody>,
         /// The way the request was authenticated.
         auth: AuthMethod,
     },
@@ -286,7 +286,7 @@ pub enum OktaError {
         /// The last HTTP status.
         status: u16,
         /// Okta's error body of the last response.
-        body: ErrorBody,
+        body: Box<ErrorBody>,
         /// Attempts made, the first included.
         attempts: u32,
     },

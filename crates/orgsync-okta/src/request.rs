@@ -95,7 +95,7 @@ enum Outcome {
     /// A 401 to the cached token of this generation.
     Refresh {
         generation: u64,
-        body: ErrorBody,
+        body: Box<ErrorBody>,
     },
     Fail(OktaError),
 }
@@ -108,7 +108,7 @@ enum Failure {
     },
     Server {
         status: u16,
-        body: ErrorBody,
+        body: Box<ErrorBody>,
     },
     Transport {
         kind: TransportKind,
@@ -477,7 +477,7 @@ impl OktaClient {
             }),
             500 | 502 | 503 | 504 => Outcome::Retry(Failure::Server {
                 status,
-                body: ErrorBody::parse(&reply.body),
+                body: Box::new(ErrorBody::parse(&reply.body)),
             }),
             _ => self.rejection(call, &reply, auth),
         }
@@ -485,7 +485,7 @@ impl OktaClient {
 
     /// Maps a 4xx (or a 5xx not retried) to an outcome.
     fn rejection(&self, call: &Call<'_>, reply: &Reply, auth: Option<&Auth>) -> Outcome {
-        let body = ErrorBody::parse(&reply.body);
+        let body = Box::new(ErrorBody::parse(&reply.body));
         let url = call.display_url();
         let status = reply.status;
 

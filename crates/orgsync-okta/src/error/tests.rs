@@ -70,7 +70,7 @@ fn token_message(internal_code: &str) -> String {
     OktaError::TokenRejected {
         url: "https://example.okta.com/oauth2/v1/token".to_owned(),
         status: 401,
-        body: ErrorBody::parse(body.to_string().as_bytes()),
+        body: Box::new(ErrorBody::parse(body.to_string().as_bytes())),
         client_id: "0oa1example".to_owned(),
         scopes: vec!["okta.users.read".to_owned(), "okta.groups.read".to_owned()],
     }
@@ -82,7 +82,7 @@ fn api_message_for(endpoint: Endpoint, status: u16, body: ErrorBody, auth: AuthM
         endpoint,
         url: "https://example.okta.com/api/v1/users?limit=200".to_owned(),
         status,
-        body,
+        body: Box::new(body),
         search: Some("profile.department eq \"R&D\"".to_owned()),
         auth,
     }
@@ -145,7 +145,7 @@ fn client_id_does_not_exist_names_client_id() {
     let message = OktaError::TokenRejected {
         url: "https://example.okta.com/oauth2/v1/token".to_owned(),
         status: 401,
-        body,
+        body: Box::new(body),
         client_id: "0oaMissing".to_owned(),
         scopes: Vec::new(),
     }
@@ -205,7 +205,7 @@ fn invalid_scope_names_scope_and_tab() {
     let message = OktaError::TokenRejected {
         url: "https://example.okta.com/oauth2/v1/token".to_owned(),
         status: 400,
-        body,
+        body: Box::new(body),
         client_id: "0oa1".to_owned(),
         scopes: vec!["okta.users.read".to_owned(), "okta.groups.read".to_owned()],
     }
@@ -315,7 +315,7 @@ fn api_token_401_names_token_setting() {
     let message = OktaError::Unauthorized {
         endpoint: Endpoint::Users,
         url: "https://example.okta.com/api/v1/users".to_owned(),
-        body: okta_body("E0000011", &[]),
+        body: Box::new(okta_body("E0000011", &[])),
         auth: AuthMethod::ApiToken,
     }
     .to_string();
