@@ -148,3 +148,166 @@ async fn serve_openapi() -> Response {
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use http::Request;
+    use serde_json::Value;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::auth::Token;
+    use crate::testing::memory_parts;
+
+    fn auth(read: Option<&str>, admin: Option<&str>) -> AuthConfig {
+        AuthConfig {
+            read_token: read.and_then(Token::new),
+            admin_token: admin.and_then(Token::new),
+        }
+    }
+
+    async fn send(
+        router: &Router,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+    ) -> (StatusCode, http::HeaderMap, String) {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let response = router
+            .clone()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
+            .await
+            .unwrap();
+        (
+            status,
+            headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
+    }
+
+    async fn router(auth: AuthConfig) -> Router {
+        build_router(&memory_parts(Vec::new(), auth).await).0
+    }
+
+    #[tokio::test]
+    async fn healthz_is_open() {
+        let router = router(auth(Some("r"), Some("a"))).await;
+        let (status, _, body) = send(&router, "GET", "/healthz", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, r#"{"status":"ok"}"#);
+    }
+
+    #[tokio::test]
+    async fn readyz_checks_catalog() {
+        let router = router(AuthConfig::default()).await;
+        let (status, _, _) = send(&router, "GET", "/readyz", None).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn openapi_is_open_json() {
+        let router = router(auth(Some("r"), None)).await;
+        let (status, headers, body) = send(&router, "GET", "/api/openapi.json", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+        assert!(serde_json::from_str::<Value>(&body).is_ok());
+    }
+
+    #[tokio::test]
+    async fn catalog_needs_read_token_when_set() {
+        let router = router(auth(Some("r"), None)).await;
+        let (status, headers, body) = send(&router, "GET", "/api/catalog/entities", None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(headers[header::WWW_AUTHENTICATE], "Bearer");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["error"]["name"], "AuthenticationError");
+    }
+
+    #[tokio::test]
+    async fn metrics_need_read_token_when_set() {
+        let router = router(auth(Some("r"), None)).await;
+        let (status, _, _) = send(&router, "GET", "/metrics", None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, _, _) = send(&router, "GET", "/metrics", Some("r")).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn metrics_count_requests_by_route_template() {
+        let router = router(AuthConfig::default()).await;
+        send(&router, "GET", "/api/catalog/entities/by-uid/abc", None).await;
+        let (_, headers, body) = send(&router, "GET", "/metrics", None).await;
+        assert_eq!(headers[header::CONTENT_TYPE], CONTENT_TYPE);
+        assert!(body.contains(
+            "orgsync_http_requests_total{method=\"GET\",route=\"/api/catalog/entities/by-uid/{uid}\",status=\"404\"} 1"
+        ));
+    }
+
+    #[tokio::test]
+    async fn provider_list_is_empty_without_providers() {
+        let router = router(AuthConfig::default()).await;
+        let (status, _, body) = send(&router, "GET", "/api/orgsync/providers", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, r#"{"items":[]}"#);
+    }
+
+    #[tokio::test]
+    async fn unknown_provider_is_not_found() {
+        let router = router(AuthConfig::default()).await;
+        let (status, _, body) =
+            send(&router, "GET", "/api/orgsync/providers/nope/runs", None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(body.contains("nope"));
+    }
+
+    #[tokio::test]
+    async fn refresh_is_forbidden_without_admin_token() {
+        let router = router(AuthConfig::default()).await;
+        let (status, _, body) =
+            send(&router, "POST", "/api/orgsync/providers/x/refresh", None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(body.contains("backend.auth.adminToken"));
+    }
+
+    #[tokio::test]
+    async fn refresh_rejects_read_token() {
+        let router = router(auth(Some("r"), Some("a"))).await;
+        let (status, _, _) = send(
+            &router,
+            "POST",
+            "/api/orgsync/providers/x/refresh",
+            Some("r"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn refresh_of_unknown_provider_is_not_found() {
+        let router = router(auth(None, Some("a"))).await;
+        let (status, _, _) = send(
+            &router,
+            "POST",
+            "/api/orgsync/providers/x/refresh",
+            Some("a"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn unknown_method_is_rejected() {
+        let router = router(AuthConfig::default()).await;
+        let (status, _, _) = send(&router, "DELETE", "/api/catalog/entities", None).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    }
+}

@@ -5,7 +5,7 @@
 //! `{ "error": { "name", "message" }, "request": { "method", "url" },
 //! "response": { "statusCode" } }`, with `name` one of the error class names
 //! of `@backstage/errors` (`InputError`, `NotFoundError`, …). A handler
-//! returns an [`ApiError`]; the [`error_body`] middleware, which knows the
+//! returns an [`ApiError`], and the [`error_body`] middleware, which has the
 //! request, writes the body.
 
 use std::net::SocketAddr;
@@ -47,7 +47,7 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// The HTTP status code.
+    /// Returns the HTTP status code.
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Input(_) => StatusCode::BAD_REQUEST,
@@ -60,7 +60,7 @@ impl ApiError {
         }
     }
 
-    /// The `@backstage/errors` class name that Backstage clients expect.
+    /// Returns the `@backstage/errors` class name that Backstage clients expect.
     pub fn name(&self) -> &'static str {
         match self {
             ApiError::Input(_) => "InputError",

@@ -31,4 +31,4 @@ mod testing;
 
 pub use auth::{AuthConfig, Token};
 pub use error::{ApiError, ServeError};
-pub use server::{serve, RunningServer, ServeOptions, Server, ServerBuilder};
+pub use server::{bind, serve, serve_on, RunningServer, ServeOptions, Server, ServerBuilder};

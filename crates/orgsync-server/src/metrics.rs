@@ -1,6 +1,6 @@
 //! Prometheus metrics, served at `/metrics` in the OpenMetrics text format.
 //!
-//! Families (all labelled by `provider` unless said otherwise):
+//! Families (all labelled by `provider` unless noted):
 //! - `orgsync_runs_total{outcome}` and `orgsync_run_duration_seconds{outcome}`:
 //!   finished sync runs, by [`RunOutcome`](orgsync_store::RunOutcome) name;
 //! - `orgsync_entities{kind}`: entities in the catalog, refreshed at start-up
@@ -248,7 +248,7 @@ impl Metrics {
         self.retries.get_or_create(&labels).inc();
     }
 
-    /// Counts one answered HTTP request.
+    /// Counts one HTTP request that got a response.
     pub fn record_request(&self, method: &str, route: &str, status: u16, duration: Duration) {
         let labels = HttpLabels {
             method: method.to_string(),
@@ -309,7 +309,7 @@ mod tests {
     }
 
     #[test]
-    fn forgotten_provider_leaves_gauge() {
+    fn forgotten_provider_drops_gauge() {
         let metrics = Metrics::new();
         metrics.set_entities("old", "Group", 3);
         metrics.forget_provider("old", &["User", "Group"]);

@@ -23,7 +23,7 @@ const DEFAULT_RUNS_LIMIT: usize = 20;
 /// The largest `limit` of `runs`.
 const MAX_RUNS_LIMIT: usize = 1000;
 
-/// The read routes.
+/// Lists the read routes.
 pub fn read_routes() -> RouteList<Scheduler> {
     RouteList::new()
         .route(Method::GET, "/api/orgsync/providers", get(list_providers))
@@ -39,7 +39,7 @@ pub fn read_routes() -> RouteList<Scheduler> {
         )
 }
 
-/// The write routes.
+/// Lists the write routes.
 pub fn write_routes() -> RouteList<Scheduler> {
     RouteList::new().route(
         Method::POST,

@@ -63,8 +63,8 @@ pub struct ServerBuilder {
 }
 
 impl ServerBuilder {
-    /// A server whose syncs write to `store` and whose catalog API reads
-    /// through `catalog`.
+    /// Starts a builder for a server whose syncs write to `store` and whose
+    /// catalog API reads through `catalog`.
     pub fn new(store: Arc<dyn Store>, catalog: Arc<dyn CatalogReader>) -> ServerBuilder {
         ServerBuilder {
             store,
@@ -108,12 +108,12 @@ pub struct Server {
 }
 
 impl Server {
-    /// The scheduler that runs the providers.
+    /// Returns the scheduler that runs the providers.
     pub fn scheduler(&self) -> &Scheduler {
         &self.parts.scheduler
     }
 
-    /// The HTTP application, for serving or for in-process requests.
+    /// Builds the HTTP application, for serving or for in-process requests.
     pub fn router(&self) -> Router {
         build_router(&self.parts).0
     }
@@ -159,12 +159,12 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// The address the server listens on.
+    /// Returns the address the server listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.address
     }
 
-    /// The scheduler that runs the providers.
+    /// Returns the scheduler that runs the providers.
     pub fn scheduler(&self) -> &Scheduler {
         self.server.scheduler()
     }
@@ -197,7 +197,8 @@ impl RunningServer {
     }
 }
 
-/// The socket address of `backend.listen`.
+/// Parses `backend.listen` into a socket address; `localhost` means
+/// 127.0.0.1.
 pub fn listen_address(listen: &ListenConfig) -> Result<SocketAddr, ServeError> {
     let host = listen.host.trim_start_matches('[').trim_end_matches(']');
     let ip = if host.eq_ignore_ascii_case("localhost") {
@@ -211,24 +212,41 @@ pub fn listen_address(listen: &ListenConfig) -> Result<SocketAddr, ServeError> {
     Ok(SocketAddr::new(ip, listen.port))
 }
 
-/// Runs `orgsync serve` until SIGTERM or Ctrl-C: listens, schedules the
-/// configured providers, reloads on SIGHUP, then shuts down gracefully.
+/// Binds the listen address: `options.listen` when set, else
+/// `backend.listen`.
+pub async fn bind(config: &AppConfig, options: &ServeOptions) -> Result<TcpListener, ServeError> {
+    let address = match options.listen {
+        Some(address) => address,
+        None => listen_address(&config.listen)?,
+    };
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| ServeError::Bind { address, source })
+}
+
+/// Runs `orgsync serve` on a bound listener until SIGTERM or Ctrl-C:
+/// schedules the configured providers, reloads on SIGHUP, then shuts down
+/// gracefully.
+pub async fn serve_on(
+    listener: TcpListener,
+    config: AppConfig,
+    store: Arc<dyn Store>,
+    catalog: Arc<dyn CatalogReader>,
+    options: ServeOptions,
+) -> Result<(), ServeError> {
+    let server = ServerBuilder::new(store, catalog).options(options).build();
+    let running = server.start(config.providers, listener).await?;
+    crate::reload::wait_for_signals(&running).await?;
+    running.shutdown().await
+}
+
+/// Like [`serve_on`], binding the listen address first.
 pub async fn serve(
     config: AppConfig,
     store: Arc<dyn Store>,
     catalog: Arc<dyn CatalogReader>,
     options: ServeOptions,
 ) -> Result<(), ServeError> {
-    let address = match options.listen {
-        Some(address) => address,
-        None => listen_address(&config.listen)?,
-    };
-    let listener = TcpListener::bind(address)
-        .await
-        .map_err(|source| ServeError::Bind { address, source })?;
-
-    let server = ServerBuilder::new(store, catalog).options(options).build();
-    let running = server.start(config.providers, listener).await?;
-    crate::reload::wait_for_signals(&running).await?;
-    running.shutdown().await
+    let listener = bind(&config, &options).await?;
+    serve_on(listener, config, store, catalog, options).await
 }

@@ -16,7 +16,7 @@ use tokio::sync::watch;
 /// A source of the current time that can sleep until a given time.
 #[async_trait]
 pub trait Clock: Send + Sync + 'static {
-    /// The current time.
+    /// Returns the current time.
     fn now(&self) -> DateTime<Utc>;
 
     /// Returns once [`Clock::now`] is at or past `deadline`.
@@ -58,7 +58,7 @@ pub struct ManualClock {
 }
 
 impl ManualClock {
-    /// A clock that reads `start` until moved.
+    /// Creates a clock that reads `start` until moved.
     pub fn new(start: DateTime<Utc>) -> ManualClock {
         let (changed, _) = watch::channel(start);
         ManualClock {

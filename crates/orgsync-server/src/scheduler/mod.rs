@@ -42,7 +42,7 @@ use timing::{first_due, next_due, TimingError};
 /// The entity kinds orgsync writes, for the per-kind gauges.
 const KINDS: [&str; 2] = ["User", "Group"];
 
-/// Why a run could not be started.
+/// A reason a run could not start.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SchedulerError {
     /// No provider has this id.
@@ -64,7 +64,7 @@ pub enum SchedulerError {
     ShuttingDown,
 }
 
-/// What [`Scheduler::apply_providers`] changed, by provider id.
+/// The changes [`Scheduler::apply_providers`] made, by provider id.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReloadSummary {
     pub added: Vec<String>,
@@ -113,7 +113,7 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    /// A scheduler with no providers yet; [`Scheduler::apply_providers`]
+    /// Creates a scheduler with no providers; [`Scheduler::apply_providers`]
     /// adds them.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, metrics: Arc<Metrics>) -> Scheduler {
         let (finished, _) = broadcast::channel(64);
@@ -134,12 +134,12 @@ impl Scheduler {
         }
     }
 
-    /// The live status of every provider.
+    /// Returns the live status of every provider.
     pub fn status(&self) -> &StatusBoard {
         &self.inner.board
     }
 
-    /// The catalog store runs write to.
+    /// Returns the catalog store that runs write to.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
     }
@@ -446,7 +446,7 @@ impl Inner {
     }
 }
 
-/// The [`RunOutcome`](orgsync_store::RunOutcome) name of a run that did
+/// Names the [`RunOutcome`](orgsync_store::RunOutcome) of a run that did
 /// not apply.
 fn outcome_of(error: &SyncError) -> &'static str {
     match error {
@@ -456,8 +456,8 @@ fn outcome_of(error: &SyncError) -> &'static str {
     }
 }
 
-/// The due time after a schedule change: from now, without the initial
-/// delay, which only applies when a provider starts.
+/// Computes the due time after a schedule change. It counts from now and
+/// skips the initial delay, which only applies when a provider starts.
 fn rescheduled(schedule: &Schedule, now: DateTime<Utc>) -> Result<DateTime<Utc>, TimingError> {
     next_due(schedule, now, now)
 }

@@ -1,4 +1,4 @@
-//! What each provider is doing: its schedule, the next due time, the run
+//! The live status of each provider: its schedule, the next due time, the run
 //! in progress (phase and counts, updated live through [`LiveRun`], the
 //! sync engine's [`Progress`]) and the last finished run.
 //!
@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::metrics::Metrics;
 
-/// What started a run.
+/// The cause of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Trigger {
@@ -92,7 +92,7 @@ pub struct CurrentRun {
 }
 
 impl LiveRun {
-    /// A run of `provider` that starts now.
+    /// Creates the progress of a run of `provider` that started at `started_at`.
     pub fn new(
         provider: &str,
         trigger: Trigger,
@@ -114,7 +114,7 @@ impl LiveRun {
         }
     }
 
-    /// The run's counts now.
+    /// Copies the run's current counts.
     pub fn snapshot(&self) -> CurrentRun {
         let phase = match self.phase.lock() {
             Ok(phase) => *phase,
@@ -213,7 +213,7 @@ impl From<&ChangeSet> for ChangeCounts {
 pub struct FinishedRun {
     /// The run's id in the store's history, when it was recorded.
     pub run_id: Option<i64>,
-    /// What started it; `null` for runs read back from the store.
+    /// The cause of the run; `null` for runs read back from the store.
     pub trigger: Option<Trigger>,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -236,7 +236,7 @@ pub struct FinishedRun {
 }
 
 impl FinishedRun {
-    /// A run that this process saw succeed.
+    /// Describes a run that this process saw succeed.
     pub fn from_report(
         report: &SyncReport,
         live: &CurrentRun,
@@ -266,7 +266,7 @@ impl FinishedRun {
         }
     }
 
-    /// A run that this process saw fail, time out or get cancelled.
+    /// Describes a run that this process saw fail, time out or get cancelled.
     pub fn from_failure(
         outcome: &str,
         error: String,
@@ -293,7 +293,7 @@ impl FinishedRun {
         }
     }
 
-    /// A run read back from the store's history.
+    /// Describes a run read back from the store's history.
     pub fn from_record(record: &RunRecord) -> FinishedRun {
         let duration_ms = record
             .finished_at
@@ -420,14 +420,14 @@ impl StatusBoard {
         }
     }
 
-    /// The status of one provider.
+    /// Returns the status of one provider.
     pub fn provider(&self, provider: &str) -> Option<ProviderStatus> {
         self.read()
             .get(provider)
             .map(|entry| status_of(provider, entry))
     }
 
-    /// The status of every provider, by id.
+    /// Returns the status of every provider, by id.
     pub fn providers(&self) -> Vec<ProviderStatus> {
         self.read()
             .iter()
@@ -435,7 +435,7 @@ impl StatusBoard {
             .collect()
     }
 
-    /// The ids of every provider.
+    /// Returns the id of every provider.
     pub fn ids(&self) -> Vec<String> {
         self.read().keys().cloned().collect()
     }

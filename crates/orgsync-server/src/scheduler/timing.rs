@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use orgsync_config::{Frequency, Schedule};
 
-/// Why no due time could be computed.
+/// A failure to compute a due time.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TimingError {
     /// The cron expression does not parse or matches no future time.
@@ -26,7 +26,7 @@ pub enum TimingError {
     IntervalTooLong { seconds: u64 },
 }
 
-/// The first due time of a provider that starts at `now`.
+/// Computes the first due time of a provider that starts at `now`.
 pub fn first_due(schedule: &Schedule, now: DateTime<Utc>) -> Result<DateTime<Utc>, TimingError> {
     let start = add(now, schedule.initial_delay)?;
     match &schedule.frequency {
@@ -35,7 +35,8 @@ pub fn first_due(schedule: &Schedule, now: DateTime<Utc>) -> Result<DateTime<Utc
     }
 }
 
-/// The due time after `previous` (the due time of the last run) at `now`.
+/// Computes the due time that follows `previous` (the due time of the
+/// last run), as seen at `now`.
 pub fn next_due(
     schedule: &Schedule,
     previous: DateTime<Utc>,
