@@ -21,14 +21,14 @@ use crate::token::{TokenCache, TokenInfo};
 
 /// Page size of `GET /api/v1/users`: the default and the largest that
 /// Okta documents for this endpoint.
-pub(crate) const USERS_PAGE_SIZE: u32 = 200;
+pub const USERS_PAGE_SIZE: u32 = 200;
 
 /// Page size of `GET /api/v1/groups`: the maximum in Okta's OpenAPI spec.
-pub(crate) const GROUPS_PAGE_SIZE: u32 = 10_000;
+pub const GROUPS_PAGE_SIZE: u32 = 10_000;
 
 /// Page size of `GET /api/v1/groups/{id}/users`: Okta's default; the spec
 /// names no maximum.
-pub(crate) const MEMBERS_PAGE_SIZE: u32 = 1_000;
+pub const MEMBERS_PAGE_SIZE: u32 = 1_000;
 
 /// Reads the time; tests substitute their own clock.
 pub(crate) trait Clock: Send + Sync {
@@ -183,7 +183,7 @@ impl OktaClient {
     }
 
     /// Fetches every page of a listing, following `Link: rel="next"`.
-    async fn list<T: DeserializeOwned>(
+    pub(crate) async fn list<T: DeserializeOwned>(
         &self,
         endpoint: Endpoint,
         first: Url,
@@ -295,7 +295,7 @@ fn org_url(url: &Url) -> Result<Url, OktaError> {
 }
 
 /// Builds `{base}/{segments…}`, percent-encoding each segment.
-fn endpoint_url(base: &Url, segments: &[&str]) -> Result<Url, OktaError> {
+pub(crate) fn endpoint_url(base: &Url, segments: &[&str]) -> Result<Url, OktaError> {
     let mut url = base.clone();
     url.path_segments_mut()
         .map_err(|()| OktaError::InvalidConfig {
@@ -308,7 +308,7 @@ fn endpoint_url(base: &Url, segments: &[&str]) -> Result<Url, OktaError> {
     Ok(url)
 }
 
-fn set_query(url: &mut Url, limit: u32, search: Option<&str>) {
+pub(crate) fn set_query(url: &mut Url, limit: u32, search: Option<&str>) {
     let mut query = url.query_pairs_mut();
     query.append_pair("limit", &limit.to_string());
     if let Some(search) = search {

@@ -198,6 +198,14 @@ pub enum OktaError {
     #[error("no access token to fetch: the client uses an SSWS API token (`token`), not OAuth")]
     NoOAuthCredentials,
 
+    /// [`OktaClient::get`](crate::OktaClient::get) was called for an
+    /// endpoint it cannot send.
+    #[error("`get` cannot send {endpoint}; use `fetch_token` to request a token")]
+    UnsupportedEndpoint {
+        /// The endpoint requested.
+        endpoint: Endpoint,
+    },
+
     /// The token endpoint rejected the token request.
     #[error("{}", token_rejected_message(.url, *.status, .body, .client_id, .scopes))]
     TokenRejected {

@@ -36,6 +36,7 @@
 //! - `assertion`: signed client assertions.
 //! - `budget`: the rate-limit budget.
 //! - `paging`: `Link` headers and paging checks.
+//! - `probe`: single requests and group member counts for diagnostics.
 //! - `retry`: backoff timing.
 
 mod assertion;
@@ -47,16 +48,18 @@ pub mod error;
 pub mod key;
 pub mod observer;
 mod paging;
+mod probe;
 mod request;
 mod retry;
 pub mod stats;
 mod token;
 
-pub use client::OktaClient;
+pub use client::{OktaClient, GROUPS_PAGE_SIZE, MEMBERS_PAGE_SIZE, USERS_PAGE_SIZE};
 pub use config::ClientConfig;
 pub use credentials::{ApiToken, Credentials};
 pub use error::{AuthMethod, ErrorBody, OAuthErrorBody, OktaError, OktaErrorBody, TransportKind};
 pub use key::{KeyError, PrivateKey, SigningAlgorithm};
 pub use observer::{ClientObserver, Endpoint};
+pub use probe::{ApiResponse, GroupWithStats, RateLimit};
 pub use stats::ClientStats;
 pub use token::TokenInfo;
