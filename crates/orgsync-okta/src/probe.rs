@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use orgsync_model::okta::OktaGroup;
 use reqwest::header::DATE;
 use serde::Deserialize;
+use url::Url;
 
 use crate::budget::{parse_http_date, RateLimitHeaders};
 use crate::client::{endpoint_url, set_query, OktaClient, GROUPS_PAGE_SIZE};
@@ -39,8 +40,9 @@ pub struct ApiResponse {
     pub server_date: Option<SystemTime>,
     /// The rate-limit headers, when Okta sent all three.
     pub rate_limit: Option<RateLimit>,
-    /// Whether a `Link: rel="next"` header points to another page.
-    pub has_next_page: bool,
+    /// The next page from the `Link: rel="next"` header, if another page
+    /// follows. Its `after` parameter continues the listing.
+    pub next_page: Option<Url>,
 }
 
 /// A group and its member count from `expand=stats`.
@@ -112,7 +114,7 @@ impl OktaClient {
             body,
             server_date,
             rate_limit: RateLimitHeaders::parse(&reply.headers).map(rate_limit),
-            has_next_page: next_link(&reply.headers, &url).is_some(),
+            next_page: next_link(&reply.headers, &url),
         })
     }
 

@@ -45,7 +45,11 @@ async fn get_returns_first_page_and_headers() {
 
     let users = response.body.as_array().map(Vec::len);
     assert_eq!(users, Some(10));
-    assert!(response.has_next_page);
+    let next = response.next_page.expect("next page");
+    assert!(
+        next.query_pairs().any(|(name, _)| name == "after"),
+        "{next}"
+    );
     let limit = response.rate_limit.expect("rate-limit headers");
     assert_eq!(limit.limit, 600);
     assert!(limit.remaining < 600, "{limit:?}");
