@@ -154,11 +154,11 @@ pub enum OrgRecipe {
 }
 
 impl OrgRecipe {
-    /// Builds the starting org again.
-    pub fn build(&self) -> Org {
+    /// Builds the starting org again. A snapshot is shared, not copied.
+    pub fn build(&self) -> Arc<Org> {
         match self {
-            OrgRecipe::Generate(options) => generate_org(options),
-            OrgRecipe::Snapshot(org) => org.as_ref().clone(),
+            OrgRecipe::Generate(options) => Arc::new(generate_org(options)),
+            OrgRecipe::Snapshot(org) => Arc::clone(org),
         }
     }
 }

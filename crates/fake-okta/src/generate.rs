@@ -99,15 +99,20 @@ pub fn generate_org(options: &GenerateOptions) -> Org {
     let group_ids = insert_groups(&mut rng, &mut org, &clock, &groups);
     let target = options.memberships.unwrap_or(options.users * 10);
     let members = plan_memberships(&mut rng, &people, &groups, target);
-    for (group_id, member_indexes) in group_ids.iter().zip(&members) {
-        let user_ids: Vec<Id> = member_indexes
-            .iter()
-            .map(|&index| people[index as usize].id.clone())
-            .collect();
-        // Every id was just inserted and no planned group is Everyone.
-        if let Err(error) = org.add_members_bulk(group_id, &user_ids) {
-            tracing::error!(%error, group = %group_id, "adding generated members failed");
-        }
+    let memberships: Vec<(Id, Vec<Id>)> = group_ids
+        .into_iter()
+        .zip(members)
+        .map(|(group_id, indexes)| {
+            let user_ids = indexes
+                .into_iter()
+                .map(|index| people[index as usize].id.clone())
+                .collect();
+            (group_id, user_ids)
+        })
+        .collect();
+    // Every id was just inserted and no planned group is Everyone.
+    if let Err(error) = org.add_members_bulk(memberships) {
+        tracing::error!(%error, "adding generated members failed");
     }
 
     tracing::info!(

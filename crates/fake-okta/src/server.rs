@@ -250,7 +250,7 @@ impl FakeOktaBuilder {
         let limits = LimitState::new(self.rate_limits, self.clock)?;
         let faults = FaultState::new(self.faults)?;
         let parts = Parts {
-            org: OrgHandle::new(org),
+            org: OrgHandle::from_shared(org),
             recipe,
             auth,
             limits,
@@ -296,16 +296,18 @@ impl FakeOktaBuilder {
     }
 }
 
-async fn build_org(source: OrgSource) -> Result<(Org, OrgRecipe), StartError> {
+/// Builds the org to serve and the recipe that restores it on reset. A given
+/// org is shared with its snapshot until the first change copies it.
+async fn build_org(source: OrgSource) -> Result<(Arc<Org>, OrgRecipe), StartError> {
     match source {
         OrgSource::Given(org) => {
-            let recipe = OrgRecipe::Snapshot(Arc::new(org.as_ref().clone()));
-            Ok((*org, recipe))
+            let org = Arc::new(*org);
+            Ok((Arc::clone(&org), OrgRecipe::Snapshot(org)))
         }
         OrgSource::Generate(options) => {
             let recipe = OrgRecipe::Generate(options.clone());
             let org = tokio::task::spawn_blocking(move || generate_org(&options)).await?;
-            Ok((org, recipe))
+            Ok((Arc::new(org), recipe))
         }
     }
 }

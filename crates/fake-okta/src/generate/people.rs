@@ -145,7 +145,7 @@ fn choose_name(
     index: usize,
 ) -> (&'static str, &'static str, String) {
     if let Some(&(first, last, login)) = index.checked_sub(1).and_then(|i| FIXED_PEOPLE.get(i)) {
-        if org.user(login).is_none() {
+        if !org.login_taken(login) {
             return (first, last, login.to_owned());
         }
     }
@@ -178,7 +178,7 @@ fn unique_login(org: &Org, local: &str, domain: &str) -> String {
     let local = if local.is_empty() { "user" } else { local };
     let mut login = format!("{local}@{domain}");
     let mut suffix = 2;
-    while org.user(&login).is_some() {
+    while org.login_taken(&login) {
         login = format!("{local}{suffix}@{domain}");
         suffix += 1;
     }
