@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use crate::prepare::PreparedEntity;
 use crate::{ChangeSet, Conflict};
 
-/// What is stored for one entity ref, as far as diffing needs it.
+/// The stored fields of one entity that diffing needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct StoredDigest {
     pub provider: String,
@@ -56,16 +56,16 @@ impl Diff<'_> {
         }
     }
 
-    /// Whether applying the diff writes nothing.
+    /// Returns whether applying the diff writes nothing.
     pub(crate) fn is_empty(&self) -> bool {
         self.inserts.is_empty() && self.updates.is_empty() && self.deletes.is_empty()
     }
 }
 
-/// Diffs `desired` (for `provider`) against `stored`, which holds every
+/// Diffs `desired` (for `provider`) against `stored`, which contains every
 /// stored entity of every provider, keyed by ref.
 ///
-/// When `desired` holds the same ref twice, the first is kept and the rest
+/// When `desired` contains the same ref twice, the first is kept and the rest
 /// are dropped with a warning, since one ref can name only one entity.
 pub(crate) fn diff<'a>(
     provider: &str,
@@ -151,8 +151,16 @@ mod tests {
 
     #[test]
     fn sorts_into_added_updated_removed() {
-        let before = [prepared("keep", "K"), prepared("edit", "E1"), prepared("gone", "G")];
-        let after = [prepared("keep", "K"), prepared("edit", "E2"), prepared("new", "N")];
+        let before = [
+            prepared("keep", "K"),
+            prepared("edit", "E1"),
+            prepared("gone", "G"),
+        ];
+        let after = [
+            prepared("keep", "K"),
+            prepared("edit", "E2"),
+            prepared("new", "N"),
+        ];
         let stored = stored_from("okta", &before);
         let changes = diff("okta", &after, &stored).change_set();
         assert_eq!(changes.added, vec!["user:default/new"]);

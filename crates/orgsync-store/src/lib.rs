@@ -57,7 +57,7 @@ pub enum StoreError {
     /// The configured database client is unknown or not built yet.
     #[error("database client {client:?} is not supported: {reason}")]
     UnsupportedClient { client: String, reason: String },
-    /// A stored column holds a value this version cannot read.
+    /// A stored column contains a value this version cannot read.
     #[error(
         "stored {column} {value:?} is invalid; the database was changed outside orgsync \
          or by a newer version of it"
@@ -115,7 +115,7 @@ impl RunOutcome {
         RunOutcome::Cancelled,
     ];
 
-    /// The snake_case name, as serialized and stored.
+    /// Returns the snake_case name, as serialized and stored.
     pub fn as_str(self) -> &'static str {
         match self {
             RunOutcome::Running => "running",
@@ -129,7 +129,9 @@ impl RunOutcome {
 
     /// Parses the snake_case name that [`RunOutcome::as_str`] returns.
     pub fn from_name(name: &str) -> Option<RunOutcome> {
-        RunOutcome::ALL.into_iter().find(|outcome| outcome.as_str() == name)
+        RunOutcome::ALL
+            .into_iter()
+            .find(|outcome| outcome.as_str() == name)
     }
 }
 
@@ -271,12 +273,13 @@ pub trait Store: Send + Sync {
     /// One entity by ref (`kind:namespace/name`, case-insensitive).
     async fn entity_by_ref(&self, entity_ref: &str) -> Result<Option<Entity>, StoreError>;
 
-    /// One entity by ref, like [`Store::entity_by_ref`], with its provider
-    /// and write times.
+    /// Reads one entity by ref, like [`Store::entity_by_ref`], with its
+    /// provider and write times.
     async fn stored_entity(&self, entity_ref: &str) -> Result<Option<StoredEntity>, StoreError>;
 
     /// Records the start of a run and returns its id.
-    async fn start_run(&self, provider: &str, started_at: DateTime<Utc>) -> Result<i64, StoreError>;
+    async fn start_run(&self, provider: &str, started_at: DateTime<Utc>)
+        -> Result<i64, StoreError>;
 
     /// Records how a run ended.
     async fn finish_run(
@@ -290,5 +293,9 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// The latest runs, newest first; only `provider`'s when given.
-    async fn runs(&self, provider: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError>;
+    async fn runs(
+        &self,
+        provider: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>, StoreError>;
 }

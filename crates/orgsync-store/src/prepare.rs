@@ -6,7 +6,7 @@
 //! - *hash*: SHA-256 (hex) of the body's canonical JSON, which has object keys
 //!   sorted at every level and no whitespace. Two bodies with the same content
 //!   have the same hash whatever order their keys were built in, so comparing
-//!   hashes tells whether an entity changed.
+//!   hashes shows whether an entity changed.
 //! - *etag*: a version tag that changes whenever the stored body changes.
 //!
 //! This module does no I/O, so every backend shares it.
@@ -143,7 +143,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
     let mut hex = String::with_capacity(digest.len() * 2);
     for byte in digest.iter() {
-        // Writing to a String cannot fail.
+        // `fmt::Write` for `String` never returns an error.
         let _ = write!(hex, "{byte:02x}");
     }
     hex
@@ -194,8 +194,14 @@ mod tests {
 
     #[test]
     fn hash_ignores_key_order() {
-        let first = user("a", json!({"profile": {"email": "a@x", "displayName": "A"}}));
-        let second = user("a", json!({"profile": {"displayName": "A", "email": "a@x"}}));
+        let first = user(
+            "a",
+            json!({"profile": {"email": "a@x", "displayName": "A"}}),
+        );
+        let second = user(
+            "a",
+            json!({"profile": {"displayName": "A", "email": "a@x"}}),
+        );
         let first = prepare_entity(&first).unwrap();
         let second = prepare_entity(&second).unwrap();
         assert_eq!(first.hash, second.hash);
@@ -233,7 +239,10 @@ mod tests {
     #[test]
     fn canonical_json_sorts_nested_keys() {
         let value = json!({"b": [{"y": 1, "x": "é"}], "a": null});
-        assert_eq!(canonical_json(&value), r#"{"a":null,"b":[{"x":"é","y":1}]}"#);
+        assert_eq!(
+            canonical_json(&value),
+            r#"{"a":null,"b":[{"x":"é","y":1}]}"#
+        );
     }
 
     #[test]

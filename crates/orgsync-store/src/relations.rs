@@ -111,9 +111,9 @@ pub(crate) fn derive_relations(entity_ref: &str, body: &Value) -> Vec<RelationRo
     rows.into_iter().collect()
 }
 
-/// The strings a relation field holds: one for `spec.parent`, a list for
-/// the others. Values of other types are ignored, because entity validation
-/// rejects them before they reach the store.
+/// Returns the strings in a relation field, one for `spec.parent` and a list
+/// for the others. Values of other types are ignored, because entity
+/// validation rejects them before they reach the store.
 fn field_targets(value: Option<&Value>) -> Vec<&str> {
     match value {
         Some(Value::String(target)) => vec![target.as_str()],

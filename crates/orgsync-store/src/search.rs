@@ -15,14 +15,12 @@
 //! not flattened here: the `relations` table serves `relations.<type>`
 //! filters, because another entity's change can alter them.
 
-use std::collections::HashSet;
-
 use serde_json::Value;
 
-/// The longest key that gets a row, in characters.
+/// The maximum length of a key that gets a row, in characters.
 pub(crate) const MAX_KEY_CHARS: usize = 200;
 
-/// The longest value that is stored as text, in characters.
+/// The maximum length of a value that is stored as text, in characters.
 pub(crate) const MAX_VALUE_CHARS: usize = 200;
 
 /// Paths that the generic walk leaves out: `relations` as explained above,
@@ -46,29 +44,28 @@ pub(crate) struct SearchRow {
 }
 
 /// Builds the search rows for an entity body, plus the `metadata.uid` row
-/// that filters by uid use.
+/// that filters by uid use, sorted by key and value without duplicates.
 pub(crate) fn search_rows(body: &Value, uid: &str) -> Vec<SearchRow> {
     let mut leaves = Vec::new();
     visit("", body, &mut leaves);
     leaves.push(("metadata.uid".to_string(), Some(uid.to_string())));
 
-    let mut seen = HashSet::new();
-    let mut rows = Vec::with_capacity(leaves.len());
-    for (path, original) in leaves {
-        let key = path.to_lowercase();
-        if key.chars().count() > MAX_KEY_CHARS {
-            continue;
-        }
-        let original = original.filter(|text| text.chars().count() <= MAX_VALUE_CHARS);
-        let value = original.as_deref().map(str::to_lowercase);
-        if seen.insert((key.clone(), value.clone())) {
-            rows.push(SearchRow {
-                key,
-                value,
+    let mut rows: Vec<SearchRow> = leaves
+        .into_iter()
+        .filter(|(path, _)| path.chars().count() <= MAX_KEY_CHARS)
+        .map(|(path, original)| {
+            let original = original.filter(|text| text.chars().count() <= MAX_VALUE_CHARS);
+            SearchRow {
+                key: path.to_lowercase(),
+                value: original.as_deref().map(str::to_lowercase),
                 original_value: original,
-            });
-        }
-    }
+            }
+        })
+        .collect();
+
+    // The stable sort keeps the first of equal rows first, so dedup keeps it.
+    rows.sort_by(|a, b| (&a.key, &a.value).cmp(&(&b.key, &b.value)));
+    rows.dedup_by(|later, earlier| later.key == earlier.key && later.value == earlier.value);
     rows
 }
 

@@ -39,6 +39,10 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// for the API server.
 const MAX_CONNECTIONS: u32 = 4;
 
+/// The page cache of each connection, in KiB. SQLite's default of 2 MiB
+/// makes a large sync spill pages to the WAL and read them back many times.
+const CACHE_KIB: u32 = 65_536;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// The catalog store on one SQLite file.
@@ -112,7 +116,8 @@ fn connect_options(connection: &str) -> Result<SqliteConnectOptions, StoreError>
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(BUSY_TIMEOUT))
+        .busy_timeout(BUSY_TIMEOUT)
+        .pragma("cache_size", format!("-{CACHE_KIB}")))
 }
 
 fn is_in_memory(connection: &str) -> bool {
@@ -181,7 +186,11 @@ impl Store for SqliteStore {
         read::stored_entity(&self.pool, entity_ref).await
     }
 
-    async fn start_run(&self, provider: &str, started_at: DateTime<Utc>) -> Result<i64, StoreError> {
+    async fn start_run(
+        &self,
+        provider: &str,
+        started_at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
         runs::start_run(&self.pool, provider, started_at).await
     }
 
@@ -204,7 +213,11 @@ impl Store for SqliteStore {
         runs::finish_run(&self.pool, run_id, &finish).await
     }
 
-    async fn runs(&self, provider: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+    async fn runs(
+        &self,
+        provider: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>, StoreError> {
         runs::runs(&self.pool, provider, limit).await
     }
 }

@@ -36,7 +36,10 @@ pub(super) async fn list_entities(
     let mut builder = QueryBuilder::<Sqlite>::new(ENTITY_SELECT);
     push_filters(&mut builder, query);
     push_page(&mut builder, query);
-    let rows: Vec<EntityRow> = builder.build_query_as().fetch_all(&mut *transaction).await?;
+    let rows: Vec<EntityRow> = builder
+        .build_query_as()
+        .fetch_all(&mut *transaction)
+        .await?;
 
     let mut builder = QueryBuilder::<Sqlite>::new(
         "SELECT DISTINCT source_ref, type, target_ref FROM relations \
@@ -45,8 +48,10 @@ pub(super) async fn list_entities(
     push_filters(&mut builder, query);
     push_page(&mut builder, query);
     builder.push(") ORDER BY source_ref, type, target_ref");
-    let relation_rows: Vec<(String, String, String)> =
-        builder.build_query_as().fetch_all(&mut *transaction).await?;
+    let relation_rows: Vec<(String, String, String)> = builder
+        .build_query_as()
+        .fetch_all(&mut *transaction)
+        .await?;
     transaction.commit().await?;
 
     let mut relations = group_relations(relation_rows);
@@ -96,7 +101,9 @@ pub(super) async fn stored_entity(
     .await?;
     transaction.commit().await?;
 
-    let relations = group_relations(relation_rows).remove(&key).unwrap_or_default();
+    let relations = group_relations(relation_rows)
+        .remove(&key)
+        .unwrap_or_default();
     decode_entity(row, relations).map(Some)
 }
 

@@ -8,7 +8,7 @@ use sqlx::{QueryBuilder, Sqlite};
 use super::{format_time, parse_time, to_i64};
 use crate::{ChangeSet, RunOutcome, RunRecord, RunSummary, StoreError};
 
-/// How a run ended, as `Store::finish_run` receives it.
+/// The end state of a run, as `Store::finish_run` receives it.
 pub(super) struct RunFinish<'a> {
     pub finished_at: DateTime<Utc>,
     pub outcome: RunOutcome,

@@ -6,6 +6,13 @@
 //! entities, upsert the new and changed entity rows, then insert their
 //! relation and search rows. Rows are written with multi-row `INSERT`s so
 //! that 100,000 entities take a few hundred statements, not millions.
+//!
+//! A *bulk write* is one that rewrites a large share of the catalog, such as
+//! the first sync. It drops the secondary indexes of the `relations` and
+//! `search` tables before inserting their rows and recreates them after,
+//! inside the same transaction, because building an index from sorted rows
+//! is several times cheaper than inserting millions of rows into it one by
+//! one. A failed bulk write rolls the indexes back with everything else.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -29,6 +36,17 @@ const BIND_BUDGET: usize = 8_000;
 /// How many changed entities have their relation and search rows built and
 /// written at a time, to bound memory on large syncs.
 const DERIVE_BATCH: usize = 2_000;
+
+/// The minimum number of entity writes in a bulk write.
+const BULK_MIN_WRITES: usize = 10_000;
+
+/// A write is a bulk write when it writes at least one entity in this many
+/// of those stored.
+// NOTE: the share is an estimate, and the break-even point was not measured.
+// For 1.08 million relation and 1.96 million search rows inserted into empty
+// tables, the rebuild cut SQLite's CPU time from 22 s to 13 s (sqlite3 CLI
+// 3.46 on two shared cores).
+const BULK_SHARE_DIVISOR: usize = 4;
 
 /// Computes the change set without writing, from one read snapshot.
 #[tracing::instrument(skip_all, fields(provider, desired = desired.len()))]
@@ -72,7 +90,7 @@ pub(super) async fn replace(
     let changes = planned.change_set();
 
     if !planned.is_empty() {
-        if let Err(error) = apply(&mut transaction, provider, &planned).await {
+        if let Err(error) = apply(&mut transaction, provider, &planned, stored.len()).await {
             tracing::warn!(%error, "rolling back the replacement of provider entities");
             if let Err(rollback_error) = transaction.rollback().await {
                 tracing::warn!(error = %rollback_error, "rollback failed");
@@ -88,7 +106,7 @@ pub(super) async fn replace(
         removed = changes.removed.len(),
         unchanged = changes.unchanged,
         conflicts = changes.conflicts.len(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
+        elapsed_ms = elapsed_ms(started),
         "replaced provider entities"
     );
     Ok(changes)
@@ -108,7 +126,14 @@ async fn load_digests(
     let digests = rows
         .into_iter()
         .map(|(entity_ref, provider, uid, hash)| {
-            (entity_ref, StoredDigest { provider, uid, hash })
+            (
+                entity_ref,
+                StoredDigest {
+                    provider,
+                    uid,
+                    hash,
+                },
+            )
         })
         .collect();
     Ok(digests)
@@ -125,24 +150,114 @@ async fn apply(
     connection: &mut SqliteConnection,
     provider: &str,
     planned: &Diff<'_>,
+    stored_count: usize,
 ) -> Result<(), StoreError> {
+    let started = Instant::now();
     let now = format_time(chrono::Utc::now());
     let writes = entity_writes(planned);
 
-    delete_where_in(connection, "DELETE FROM entities WHERE entity_ref", &planned.deletes).await?;
+    delete_where_in(
+        connection,
+        "DELETE FROM entities WHERE entity_ref",
+        &planned.deletes,
+    )
+    .await?;
     let updated: Vec<String> = planned
         .updates
         .iter()
         .map(|(entity, _)| entity.entity_ref.clone())
         .collect();
-    delete_where_in(connection, "DELETE FROM relations WHERE originating_ref", &updated).await?;
+    delete_where_in(
+        connection,
+        "DELETE FROM relations WHERE originating_ref",
+        &updated,
+    )
+    .await?;
     delete_where_in(connection, "DELETE FROM search WHERE entity_ref", &updated).await?;
+    tracing::debug!(
+        elapsed_ms = elapsed_ms(started),
+        "deleted removed and stale rows"
+    );
 
     upsert_entities(connection, provider, &writes, &now).await?;
+    tracing::debug!(elapsed_ms = elapsed_ms(started), "wrote entity rows");
+
+    let bulk = writes.len() >= BULK_MIN_WRITES && writes.len() * BULK_SHARE_DIVISOR >= stored_count;
+    let dropped = if bulk {
+        drop_derived_indexes(connection).await?
+    } else {
+        Vec::new()
+    };
+    let mut derived = DerivedCounts::default();
     for batch in writes.chunks(DERIVE_BATCH) {
-        insert_derived_rows(connection, batch).await?;
+        derived.add(insert_derived_rows(connection, batch).await?);
+    }
+    tracing::debug!(
+        bulk,
+        relations = derived.relations,
+        search = derived.search,
+        elapsed_ms = elapsed_ms(started),
+        "wrote relation and search rows"
+    );
+
+    for (_, create) in &dropped {
+        run_schema_statement(connection, create).await?;
+    }
+    if bulk {
+        tracing::debug!(elapsed_ms = elapsed_ms(started), "rebuilt indexes");
     }
     Ok(())
+}
+
+/// Runs one schema statement without caching it, because it runs rarely
+/// and its text varies.
+async fn run_schema_statement(
+    connection: &mut SqliteConnection,
+    statement: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(statement)
+        .persistent(false)
+        .execute(&mut *connection)
+        .await?;
+    Ok(())
+}
+
+/// Drops the secondary indexes of `relations` and `search` and returns each
+/// one's name and `CREATE INDEX` statement, read from the schema so that
+/// they are recreated exactly as the migrations made them.
+async fn drop_derived_indexes(
+    connection: &mut SqliteConnection,
+) -> Result<Vec<(String, String)>, StoreError> {
+    // Indexes that SQLite makes for constraints have no SQL and stay.
+    let indexes: Vec<(String, String)> = sqlx::query_as(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' \
+         AND tbl_name IN ('relations', 'search') AND sql IS NOT NULL ORDER BY name",
+    )
+    .fetch_all(&mut *connection)
+    .await?;
+    for (name, _) in &indexes {
+        let statement = format!("DROP INDEX \"{}\"", name.replace('"', "\"\""));
+        run_schema_statement(connection, &statement).await?;
+    }
+    Ok(indexes)
+}
+
+fn elapsed_ms(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// How many relation and search rows were written.
+#[derive(Debug, Default, Clone, Copy)]
+struct DerivedCounts {
+    relations: usize,
+    search: usize,
+}
+
+impl DerivedCounts {
+    fn add(&mut self, other: DerivedCounts) {
+        self.relations += other.relations;
+        self.search += other.search;
+    }
 }
 
 fn entity_writes<'a>(planned: &Diff<'a>) -> Vec<EntityWrite<'a>> {
@@ -230,7 +345,7 @@ async fn upsert_entities(
 async fn insert_derived_rows(
     connection: &mut SqliteConnection,
     writes: &[EntityWrite<'_>],
-) -> Result<(), StoreError> {
+) -> Result<DerivedCounts, StoreError> {
     let mut relations = Vec::new();
     let mut search = Vec::new();
     for write in writes {
@@ -257,8 +372,9 @@ async fn insert_derived_rows(
     }
 
     for chunk in search.chunks(BIND_BUDGET / 4) {
-        let mut builder =
-            QueryBuilder::<Sqlite>::new("INSERT INTO search (entity_ref, key, value, original_value) ");
+        let mut builder = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO search (entity_ref, key, value, original_value) ",
+        );
         builder.push_values(chunk, |mut row, (entity_ref, entry)| {
             row.push_bind(*entity_ref)
                 .push_bind(entry.key.as_str())
@@ -267,5 +383,8 @@ async fn insert_derived_rows(
         });
         builder.build().execute(&mut *connection).await?;
     }
-    Ok(())
+    Ok(DerivedCounts {
+        relations: relations.len(),
+        search: search.len(),
+    })
 }
