@@ -6,6 +6,9 @@
 //!   except the `/_fake/` control API, narrowed by
 //!   [`FaultConfig::only_paths`]. Each eligible request gets the next
 //!   *request index*, starting at 0.
+//! - A *path pattern* in `only_paths` is a prefix (`/api/v1/groups/` matches
+//!   every member listing), or an exact path when it ends in `$`
+//!   (`/api/v1/groups$` matches the group listing only).
 //! - A *plan* is what happens to one request. It is drawn from a random
 //!   number generator seeded with the seed and the request index, so the same
 //!   seed and the same sequence of requests give the same faults, whatever
@@ -72,8 +75,9 @@ pub struct FaultConfig {
     pub malformed_json_rate: f64,
     /// Sends every eligible response body in chunks with pauses between them.
     pub slow_body: Option<SlowBody>,
-    /// Path prefixes the faults apply to, such as `/api/v1/groups/`. `None`
-    /// means every path except the control API.
+    /// Path patterns the faults apply to: prefixes such as
+    /// `/api/v1/groups/`, or exact paths ending in `$` such as
+    /// `/api/v1/groups$`. `None` means every path except the control API.
     pub only_paths: Option<Vec<String>>,
     /// Number of eligible requests served without faults first, so that a
     /// run can fail partway through.
@@ -168,10 +172,10 @@ pub enum FaultConfigError {
     /// A slow body with empty chunks would never finish.
     #[error("slow body chunk size is 0 bytes; set chunkBytes to at least 1")]
     SlowBodyChunkZero,
-    /// A path prefix that no request path can start with.
-    #[error("fault path prefix {prefix:?} does not start with '/'; use a prefix such as \"/api/v1/groups/\"")]
+    /// A path pattern that no request path can match.
+    #[error("fault path pattern {prefix:?} does not start with '/'; use a prefix such as \"/api/v1/groups/\" or an exact path such as \"/api/v1/groups$\"")]
     PathPrefixInvalid {
-        /// The prefix that was set.
+        /// The pattern that was set.
         prefix: String,
     },
 }
@@ -236,10 +240,16 @@ impl FaultConfig {
         }
         match &self.only_paths {
             None => true,
-            Some(prefixes) => prefixes
-                .iter()
-                .any(|prefix| path.starts_with(prefix.as_str())),
+            Some(patterns) => patterns.iter().any(|pattern| path_matches(pattern, path)),
         }
+    }
+}
+
+/// Returns whether `path` matches a pattern of [`FaultConfig::only_paths`].
+fn path_matches(pattern: &str, path: &str) -> bool {
+    match pattern.strip_suffix('$') {
+        Some(exact) => path == exact,
+        None => path.starts_with(pattern),
     }
 }
 
@@ -829,6 +839,18 @@ mod tests {
         assert!(config.applies_to("/api/v1/groups/00g1/users"));
         assert!(!config.applies_to("/api/v1/groups"));
         assert!(!config.applies_to("/api/v1/users"));
+    }
+
+    #[test]
+    fn dollar_pattern_matches_exact_path() {
+        let config = FaultConfig {
+            only_paths: Some(vec!["/api/v1/groups$".to_string()]),
+            ..FaultConfig::default()
+        };
+
+        assert!(config.applies_to("/api/v1/groups"));
+        assert!(!config.applies_to("/api/v1/groups/00g1/users"));
+        assert!(!config.applies_to("/api/v1/groupsx"));
     }
 
     #[test]

@@ -121,7 +121,8 @@ struct Args {
     fault_slow_body_delay_ms: Option<u64>,
 
     /// Inject faults only on paths starting with one of these prefixes
-    /// (repeatable), such as /api/v1/groups/.
+    /// (repeatable), such as /api/v1/groups/, or only on the exact path of
+    /// a pattern that ends in `$`, such as /api/v1/groups$.
     #[arg(long = "fault-path")]
     fault_paths: Vec<String>,
 
