@@ -15,7 +15,8 @@
 //!   the timing.
 //!
 //! Each eligible request at or after index [`FaultConfig::after_requests`]
-//! gets at most one of the exclusive faults. A 429 burst is chosen by index.
+//! (and, when [`FaultConfig::faulted_requests`] is set, before the end of
+//! that many) gets at most one of the exclusive faults. A 429 burst is chosen by index.
 //! Otherwise a dropped connection, a server error, a truncated body or a
 //! malformed body is chosen at random, each with its rate as probability.
 //! Latency and slow bodies come on top of these.
@@ -82,6 +83,10 @@ pub struct FaultConfig {
     /// Number of eligible requests served without faults first, so that a
     /// run can fail partway through.
     pub after_requests: u64,
+    /// Number of eligible requests, from `after_requests` on, that get
+    /// faults; later ones are served normally, so that a client's retries
+    /// can recover. `None` means every one.
+    pub faulted_requests: Option<u64>,
 }
 
 /// Delay added before a request is handled.
@@ -373,6 +378,12 @@ impl FaultState {
         shared.counts.requests += 1;
         if index < shared.config.after_requests {
             return None;
+        }
+        let position = index - shared.config.after_requests;
+        if let Some(limit) = shared.config.faulted_requests {
+            if position >= limit {
+                return None;
+            }
         }
 
         let plan = draw_plan(&shared.config, index);
@@ -830,6 +841,24 @@ mod tests {
     }
 
     #[test]
+    fn faulted_requests_limits_faults() {
+        let config = FaultConfig {
+            error_rate: 1.0,
+            after_requests: 1,
+            faulted_requests: Some(2),
+            ..FaultConfig::default()
+        };
+        let state = FaultState::new(config).expect("valid config");
+
+        let seen = outcomes(&state, "/api/v1/users", 5);
+
+        assert_eq!(seen[0], None, "spared by after_requests");
+        assert!(matches!(seen[1], Some(Outcome::ServerError(_))));
+        assert!(matches!(seen[2], Some(Outcome::ServerError(_))));
+        assert_eq!(seen[3..], [None, None], "past faulted_requests");
+    }
+
+    #[test]
     fn only_paths_limits_eligible_requests() {
         let config = FaultConfig {
             only_paths: Some(vec!["/api/v1/groups/".to_string()]),
@@ -1092,7 +1121,8 @@ mod tests {
             "rateLimitBursts": {"every": 10, "length": 2},
             "slowBody": {"chunkBytes": 64, "delayMs": 3},
             "onlyPaths": ["/api/v1/groups/"],
-            "afterRequests": 4
+            "afterRequests": 4,
+            "faultedRequests": 2
         });
 
         let config: FaultConfig = serde_json::from_value(json).expect("parsable");
@@ -1107,6 +1137,7 @@ mod tests {
         );
         assert_eq!(config.slow_body.map(|slow| slow.chunk_bytes), Some(64));
         assert_eq!(config.after_requests, 4);
+        assert_eq!(config.faulted_requests, Some(2));
     }
 
     #[test]

@@ -130,6 +130,11 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     fault_after: u64,
 
+    /// Inject faults into only this many API requests after --fault-after,
+    /// then serve the rest normally [default: no limit].
+    #[arg(long)]
+    fault_requests: Option<u64>,
+
     /// Lifetime of issued access tokens, in seconds.
     #[arg(long, default_value_t = 3600)]
     token_ttl_seconds: u64,
@@ -273,6 +278,7 @@ fn fault_config(args: &Args) -> anyhow::Result<FaultConfig> {
         slow_body,
         only_paths: (!args.fault_paths.is_empty()).then(|| args.fault_paths.clone()),
         after_requests: args.fault_after,
+        faulted_requests: args.fault_requests,
     };
     config.validate().context("invalid --fault-* options")?;
     Ok(config)
