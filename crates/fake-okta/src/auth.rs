@@ -27,7 +27,7 @@ mod replay;
 mod resource;
 mod token;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
@@ -42,6 +42,10 @@ pub use jose::JwkError;
 
 /// The lifetime of an access token when none is configured, as at Okta.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3600);
+
+/// How many of the latest client assertions [`AuthState`] keeps for
+/// [`AuthState::received_client_assertions`].
+pub const KEPT_CLIENT_ASSERTIONS: usize = 1024;
 
 /// An OAuth 2.0 service app registered with the fake org.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -249,6 +253,9 @@ struct Inner {
     tokens: Mutex<token::TokenStore>,
     replay: Mutex<replay::ReplayCache>,
     nonces: Mutex<dpop::NonceBook>,
+    /// The latest client assertions the token endpoint received, kept so
+    /// that tests can search logs and files for them.
+    assertions: Mutex<VecDeque<String>>,
     signer: token::AccessTokenSigner,
 }
 
@@ -272,6 +279,7 @@ impl AuthState {
             tokens: Mutex::new(token::TokenStore::default()),
             replay: Mutex::new(replay::ReplayCache::default()),
             nonces: Mutex::new(dpop::NonceBook::default()),
+            assertions: Mutex::new(VecDeque::new()),
             signer: token::AccessTokenSigner::generate(),
         };
         Self {
@@ -349,6 +357,28 @@ impl AuthState {
             return None;
         }
         Some(token::issue(self, &client, scopes, None).access_token)
+    }
+
+    /// Returns the access tokens issued and not yet forgotten (tokens are
+    /// forgotten a day after they expire), for tests that check that no
+    /// token leaks into logs or files.
+    pub fn issued_access_tokens(&self) -> Vec<String> {
+        lock(&self.inner.tokens).token_values()
+    }
+
+    /// Returns the latest client assertions the token endpoint received,
+    /// accepted or not, oldest first. Only the last
+    /// [`KEPT_CLIENT_ASSERTIONS`] are kept.
+    pub fn received_client_assertions(&self) -> Vec<String> {
+        lock(&self.inner.assertions).iter().cloned().collect()
+    }
+
+    fn record_client_assertion(&self, assertion: &str) {
+        let mut assertions = lock(&self.inner.assertions);
+        if assertions.len() >= KEPT_CLIENT_ASSERTIONS {
+            assertions.pop_front();
+        }
+        assertions.push_back(assertion.to_owned());
     }
 
     fn client(&self, client_id: &str) -> Option<ClientRegistration> {

@@ -220,6 +220,9 @@ fn exchange(
     body: &[u8],
 ) -> Result<IssuedToken, TokenError> {
     let form = parse_form(body)?;
+    if let Some(assertion) = form.get("client_assertion") {
+        state.record_client_assertion(assertion);
+    }
     reject_query_credentials(uri)?;
     let grant_type = form
         .get("grant_type")
@@ -446,6 +449,10 @@ impl TokenStore {
     pub(crate) fn get(&self, token: &str) -> Option<&TokenRecord> {
         self.tokens.get(token)
     }
+
+    pub(crate) fn token_values(&self) -> Vec<String> {
+        self.tokens.keys().cloned().collect()
+    }
 }
 
 /// Signs access tokens as JWTs shaped like Okta's.
@@ -583,6 +590,28 @@ mod tests {
         let error = granted_scopes(&client, Some(&requested)).unwrap_err();
 
         assert!(matches!(error, TokenError::OpenidScope { .. }));
+    }
+
+    #[test]
+    fn received_assertion_is_recorded() {
+        let state = AuthState::new(Default::default(), "http://127.0.0.1:1".to_owned());
+        let uri: Uri = TOKEN_PATH.parse().unwrap();
+        let body = b"grant_type=client_credentials&client_assertion_type=x&client_assertion=a.b.c";
+
+        let result = exchange(&state, &uri, &HeaderMap::new(), body);
+
+        assert!(result.is_err(), "the assertion type is wrong");
+        assert_eq!(state.received_client_assertions(), ["a.b.c"]);
+    }
+
+    #[test]
+    fn issued_token_is_listed() {
+        let state = AuthState::new(Default::default(), "http://127.0.0.1:1".to_owned());
+        let client = client_with(&["okta.users.read"]);
+
+        let issued = issue(&state, &client, vec!["okta.users.read".to_owned()], None);
+
+        assert_eq!(state.issued_access_tokens(), [issued.access_token]);
     }
 
     #[test]
