@@ -11,10 +11,12 @@
 //! applies at a time and a write never fails half-way for want of the lock.
 //! Another process writing the same file waits up to [`BUSY_TIMEOUT`].
 
+mod query;
 mod read;
 mod runs;
 mod write;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -27,6 +29,7 @@ use sqlx::sqlite::{
 };
 use tokio::sync::Mutex;
 
+use crate::query::{EntityFilter, EntityPage, EntityPageQuery, FacetCount};
 use crate::{
     ChangeSet, EntityQuery, RunOutcome, RunRecord, RunSummary, Store, StoreError, StoredEntity,
 };
@@ -219,6 +222,34 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<RunRecord>, StoreError> {
         runs::runs(&self.pool, provider, limit).await
+    }
+
+    async fn query_entities(&self, query: &EntityPageQuery) -> Result<EntityPage, StoreError> {
+        query::query_entities(&self.pool, query).await
+    }
+
+    async fn entity_by_uid(&self, uid: &str) -> Result<Option<Entity>, StoreError> {
+        query::entity_by_uid(&self.pool, uid).await
+    }
+
+    async fn entities_by_refs(
+        &self,
+        entity_refs: &[String],
+        filter: Option<&EntityFilter>,
+    ) -> Result<Vec<Option<Entity>>, StoreError> {
+        query::entities_by_refs(&self.pool, entity_refs, filter).await
+    }
+
+    async fn entity_facets(
+        &self,
+        facets: &[String],
+        filter: Option<&EntityFilter>,
+    ) -> Result<BTreeMap<String, Vec<FacetCount>>, StoreError> {
+        query::entity_facets(&self.pool, facets, filter).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        query::ping(&self.pool).await
     }
 }
 

@@ -14,14 +14,14 @@ use crate::{EntityQuery, StoreError, StoredEntity};
 
 /// An `entities` row as read back.
 #[derive(sqlx::FromRow)]
-struct EntityRow {
-    entity_ref: String,
-    provider: String,
-    uid: String,
-    etag: String,
-    body: String,
-    created_at: String,
-    updated_at: String,
+pub(super) struct EntityRow {
+    pub(super) entity_ref: String,
+    pub(super) provider: String,
+    pub(super) uid: String,
+    pub(super) etag: String,
+    pub(super) body: String,
+    pub(super) created_at: String,
+    pub(super) updated_at: String,
 }
 
 const ENTITY_SELECT: &str =
@@ -145,7 +145,9 @@ fn push_page(builder: &mut QueryBuilder<'_, Sqlite>, query: &EntityQuery) {
 
 /// Groups `(source_ref, type, target_ref)` rows, which arrive sorted, by
 /// source.
-fn group_relations(rows: Vec<(String, String, String)>) -> HashMap<String, Vec<Relation>> {
+pub(super) fn group_relations(
+    rows: Vec<(String, String, String)>,
+) -> HashMap<String, Vec<Relation>> {
     let mut grouped: HashMap<String, Vec<Relation>> = HashMap::new();
     for (source_ref, relation_type, target_ref) in rows {
         grouped.entry(source_ref).or_default().push(Relation {
@@ -156,7 +158,10 @@ fn group_relations(rows: Vec<(String, String, String)>) -> HashMap<String, Vec<R
     grouped
 }
 
-fn decode_entity(row: EntityRow, relations: Vec<Relation>) -> Result<StoredEntity, StoreError> {
+pub(super) fn decode_entity(
+    row: EntityRow,
+    relations: Vec<Relation>,
+) -> Result<StoredEntity, StoreError> {
     let mut entity: Entity =
         serde_json::from_str(&row.body).map_err(|source| StoreError::Decode {
             entity_ref: row.entity_ref.clone(),
