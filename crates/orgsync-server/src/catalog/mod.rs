@@ -6,6 +6,7 @@
 //! - [`fields`]: projecting entities onto the requested `fields`;
 //! - [`reader`]: the [`CatalogReader`] trait the handlers read through;
 //! - [`memory`]: an in-memory [`CatalogReader`] for tests;
+//! - [`store`]: the [`CatalogReader`] over the real catalog store;
 //! - [`routes`]: the handlers.
 
 pub mod cursor;
@@ -15,10 +16,12 @@ pub mod params;
 pub mod query;
 pub mod reader;
 pub mod routes;
+pub mod store;
 
 pub use memory::MemoryCatalog;
 pub use reader::CatalogReader;
 pub use routes::routes;
+pub use store::StoreCatalog;
 
 #[cfg(test)]
 mod tests;

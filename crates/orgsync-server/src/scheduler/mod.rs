@@ -297,11 +297,9 @@ impl Inner {
         ));
         self.board.run_started(provider, Arc::clone(&live));
         let inner = Arc::clone(self);
-        let finished = self.runs.spawn(async move {
-            let finished = inner.execute(config, live, cancel).await;
-            drop(guard);
-            finished
-        });
+        let finished = self
+            .runs
+            .spawn(async move { inner.execute(config, live, cancel, guard).await });
         Ok(RunHandle { finished })
     }
 
@@ -333,12 +331,15 @@ impl Inner {
     }
 
     /// Runs the sync engine and records the outcome on the board, in the
-    /// metrics and for subscribers.
+    /// metrics and for subscribers. The claim is released after the board
+    /// shows the run finished and before subscribers hear of it, so a
+    /// subscriber can start the next run at once.
     async fn execute(
         &self,
         config: Arc<ProviderConfig>,
         live: Arc<LiveRun>,
         cancel: CancellationToken,
+        claim: OwnedMutexGuard<()>,
     ) -> FinishedRun {
         let provider = config.id.clone();
         let started = Instant::now();
@@ -357,6 +358,7 @@ impl Inner {
         self.refresh_entity_gauges(&provider).await;
 
         self.board.run_finished(&provider, finished.clone());
+        drop(claim);
         // Sending fails only when no subscriber exists, which is fine.
         let _ = self.finished.send((provider, finished.clone()));
         finished

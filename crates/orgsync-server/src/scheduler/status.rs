@@ -173,12 +173,13 @@ impl Progress for LiveRun {
     fn retrying(&self, endpoint: &str, attempt: u32, reason: &str, wait: Duration) {
         self.retries.fetch_add(1, Ordering::Relaxed);
         self.metrics.record_retry(&self.provider, endpoint);
-        tracing::warn!(
+        // The Okta client logs each retry as a warning; this adds the provider.
+        tracing::debug!(
             provider = %self.provider,
             endpoint,
             attempt,
             reason,
-            wait_ms = wait.as_millis() as u64,
+            wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
             "retrying an Okta request"
         );
     }
