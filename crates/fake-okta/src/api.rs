@@ -29,14 +29,14 @@ use std::sync::Arc;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Value};
 
 use crate::auth::{AdminScope, AuthState, HiddenResponse};
 use crate::errors::json_response;
-use crate::org::{Org, OrgHandle};
+use crate::org::{Org, OrgHandle, User};
 
 use paging::{take_page, QueryParams};
 pub use paging::{PageSize, GROUPS, GROUPS_QUERY, GROUP_MEMBERS, USERS, USERS_QUERY, USER_GROUPS};
@@ -167,9 +167,58 @@ fn authorize(state: &ApiState, request: &ApiRequest, scope: &str) -> Result<Acce
     }
 }
 
+/// A JSON array written item by item, so that items can be copied from
+/// stored text instead of built as `Value`s.
+struct JsonArray {
+    text: Vec<u8>,
+}
+
+impl JsonArray {
+    /// Starts an array; `capacity` is a guess of the final size in bytes.
+    fn with_capacity(capacity: usize) -> Self {
+        let mut text = Vec::with_capacity(capacity);
+        text.push(b'[');
+        Self { text }
+    }
+
+    /// Returns the buffer to write the next item to, after its separator.
+    fn next_item(&mut self) -> &mut Vec<u8> {
+        if self.text.len() > 1 {
+            self.text.push(b',');
+        }
+        &mut self.text
+    }
+
+    fn push_value(&mut self, value: &Value) {
+        let text = value.to_string();
+        self.next_item().extend_from_slice(text.as_bytes());
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.text.push(b']');
+        self.text
+    }
+}
+
+/// Bytes a listed user takes, roughly, to size page buffers.
+const LISTED_USER_BYTES: usize = 2048;
+
+/// Returns a page of users as a JSON array.
+fn user_page(users: &[&User], base_url: &str, options: UserOptions) -> JsonArray {
+    let mut items = JsonArray::with_capacity(users.len() * LISTED_USER_BYTES);
+    for user in users {
+        render::write_list_user(items.next_item(), user, base_url, options);
+    }
+    items
+}
+
 /// Returns a `200` JSON array with the page's `Link` headers.
-fn page_response(items: Vec<Value>, links: Vec<HeaderValue>) -> Response {
-    let mut response = json_response(StatusCode::OK, &Value::Array(items));
+fn page_response(items: JsonArray, links: Vec<HeaderValue>) -> Response {
+    let mut response = (StatusCode::OK, items.finish()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     for link in links {
         response.headers_mut().append(header::LINK, link);
     }
@@ -209,10 +258,7 @@ async fn list_users(
         .last()
         .filter(|_| more)
         .map(|user| paging::user_cursor(user.id()));
-    let items = page
-        .iter()
-        .map(|user| render::list_user(user, &state.base_url, options))
-        .collect();
+    let items = user_page(&page, &state.base_url, options);
     drop(org);
 
     // Okta does not page `q` queries and sends no `Link` for them.
@@ -277,10 +323,10 @@ async fn list_user_groups(
         .last()
         .filter(|_| more)
         .map(|group| paging::group_cursor(group.order_key()));
-    let items = page
-        .iter()
-        .map(|group| render::group(group, &state.base_url, None))
-        .collect();
+    let mut items = JsonArray::with_capacity(0);
+    for group in &page {
+        items.push_value(&render::group(group, &state.base_url, None));
+    }
     drop(org);
 
     let path = request.uri.path();
@@ -321,10 +367,11 @@ async fn list_groups(
         .last()
         .filter(|_| more)
         .map(|group| paging::group_cursor(group.order_key()));
-    let items = page
-        .iter()
-        .map(|group| render::group(group, &state.base_url, group_stats(&org, group.id(), stats)))
-        .collect();
+    let mut items = JsonArray::with_capacity(0);
+    for group in &page {
+        let counts = group_stats(&org, group.id(), stats);
+        items.push_value(&render::group(group, &state.base_url, counts));
+    }
     drop(org);
 
     let links = if selection.is_query() {
@@ -397,10 +444,7 @@ async fn list_group_users(
         .last()
         .filter(|_| more)
         .map(|user| paging::user_cursor(user.id()));
-    let items = page
-        .iter()
-        .map(|user| render::list_user(user, &state.base_url, options))
-        .collect();
+    let items = user_page(&page, &state.base_url, options);
     drop(org);
 
     let path = request.uri.path();

@@ -11,11 +11,15 @@
 //!   storing a membership for each, so adding or removing a user changes it
 //!   too, and its memberships cannot be changed one by one.
 //!
+//! Each user also keeps its JSON text, serialized when it is stored, which
+//! list responses copy instead of serializing the object again.
+//!
 //! Users are ordered by id and groups by name (case-insensitively, then by
 //! id), the orders Okta's list endpoints return them in. An [`OrgHandle`]
 //! shares one org between the API handlers and the control API.
 
 mod defaults;
+mod serialized;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
@@ -28,6 +32,7 @@ use serde_json::{Map, Value};
 
 pub(crate) use defaults::is_everyone;
 pub use defaults::{complete_group, complete_user, format_timestamp, GROUP_TYPES, USER_STATUSES};
+pub(crate) use serialized::{Omittable, SerializedObject};
 
 /// An Okta object id, shared between the indexes that refer to it.
 pub type Id = Arc<str>;
@@ -75,6 +80,7 @@ pub struct User {
     id: Id,
     login_key: String,
     object: Value,
+    serialized: SerializedObject,
 }
 
 impl User {
@@ -86,6 +92,11 @@ impl User {
     /// Returns the user's JSON object.
     pub fn object(&self) -> &Value {
         &self.object
+    }
+
+    /// Returns the user's JSON text, which is the text of [`User::object`].
+    pub(crate) fn serialized(&self) -> &SerializedObject {
+        &self.serialized
     }
 
     /// Returns the user's `status`, such as `ACTIVE` or `DEPROVISIONED`.
@@ -417,6 +428,7 @@ impl Org {
         let id_text = required_str(&object, "id", "user", "id")?;
         let login = required_str(&object["profile"], "login", "user", "profile.login")?;
         let login_key = login.to_lowercase();
+        let serialized = serialize_user(&object)?;
         if let Some(existing) = self.logins.get(&login_key) {
             if existing.as_ref() != id_text {
                 return Err(OrgError::LoginTaken {
@@ -439,6 +451,7 @@ impl Org {
             id: id.clone(),
             login_key,
             object,
+            serialized,
         };
         self.users.insert(id.clone(), user);
         Ok(id)
@@ -640,6 +653,23 @@ impl Org {
 
 /// Reads `object[key]` as a non-empty string; `field` is its full path for
 /// the error message.
+fn serialize_user(object: &Value) -> Result<SerializedObject, OrgError> {
+    let invalid = |reason: String| OrgError::Invalid {
+        kind: "user",
+        reason,
+    };
+    let Value::Object(map) = object else {
+        return Err(invalid(
+            "the user is not a JSON object; send an object".to_owned(),
+        ));
+    };
+    SerializedObject::new(map).map_err(|error| {
+        invalid(format!(
+            "the user cannot be written as JSON ({error}); fix the object"
+        ))
+    })
+}
+
 fn required_str<'a>(
     object: &'a Value,
     key: &str,
