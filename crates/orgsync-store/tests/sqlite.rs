@@ -192,6 +192,47 @@ async fn failed_bulk_replace_changes_nothing() {
     assert_eq!(index_definitions(&harness.path()).await, indexes_before);
 }
 
+/// Returns the refs of entities with a row `key` = `value` in the
+/// `entity_filters` view, which the API's filters will query.
+async fn filter_refs(path: &Path, key: &str, value: &str) -> Vec<String> {
+    let options = SqliteConnectOptions::new().filename(path);
+    let mut connection = SqliteConnection::connect_with(&options).await.unwrap();
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT DISTINCT entity_ref FROM entity_filters WHERE key = ? AND value = ? \
+         ORDER BY entity_ref",
+    )
+    .bind(key)
+    .bind(value)
+    .fetch_all(&mut connection)
+    .await
+    .unwrap();
+    connection.close().await.unwrap();
+    rows.into_iter().map(|(entity_ref,)| entity_ref).collect()
+}
+
+#[tokio::test]
+async fn filter_view_serves_fields_and_relations() {
+    let harness = Harness::open().await;
+    let entities = [
+        suite::user("Alice", &["team"]),
+        suite::user("bob", &[]),
+        suite::group("team", &["bob"], None, &[]),
+    ];
+    harness
+        .store
+        .replace_provider_entities(suite::PROVIDER, &entities)
+        .await
+        .unwrap();
+    let path = harness.path();
+
+    let by_email = filter_refs(&path, "spec.profile.email", "alice@example.com").await;
+    assert_eq!(by_email, vec!["user:default/alice"]);
+    let by_kind = filter_refs(&path, "kind", "group").await;
+    assert_eq!(by_kind, vec!["group:default/team"]);
+    let members = filter_refs(&path, "relations.memberof", "group:default/team").await;
+    assert_eq!(members, vec!["user:default/alice", "user:default/bob"]);
+}
+
 #[tokio::test]
 async fn reopening_keeps_data() {
     let harness = Harness::open().await;
