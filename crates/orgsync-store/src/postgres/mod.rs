@@ -8,10 +8,12 @@
 //! relations come from the same snapshot; the default `READ COMMITTED` would
 //! give each statement its own.
 
+mod query;
 mod read;
 mod runs;
 mod write;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
@@ -21,6 +23,7 @@ use chrono::{DateTime, Utc};
 use orgsync_model::Entity;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
+use crate::query::{EntityFilter, EntityPage, EntityPageQuery, FacetCount};
 use crate::{
     ChangeSet, EntityQuery, RunOutcome, RunRecord, RunSummary, Store, StoreError, StoredEntity,
 };
@@ -171,6 +174,34 @@ impl Store for PgStore {
         limit: usize,
     ) -> Result<Vec<RunRecord>, StoreError> {
         runs::runs(&self.pool, provider, limit).await
+    }
+
+    async fn query_entities(&self, query: &EntityPageQuery) -> Result<EntityPage, StoreError> {
+        query::query_entities(&self.pool, query).await
+    }
+
+    async fn entity_by_uid(&self, uid: &str) -> Result<Option<Entity>, StoreError> {
+        query::entity_by_uid(&self.pool, uid).await
+    }
+
+    async fn entities_by_refs(
+        &self,
+        entity_refs: &[String],
+        filter: Option<&EntityFilter>,
+    ) -> Result<Vec<Option<Entity>>, StoreError> {
+        query::entities_by_refs(&self.pool, entity_refs, filter).await
+    }
+
+    async fn entity_facets(
+        &self,
+        facets: &[String],
+        filter: Option<&EntityFilter>,
+    ) -> Result<BTreeMap<String, Vec<FacetCount>>, StoreError> {
+        query::entity_facets(&self.pool, facets, filter).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        query::ping(&self.pool).await
     }
 }
 

@@ -16,14 +16,14 @@ use crate::{EntityQuery, StoreError, StoredEntity};
 
 /// An `entities` row as read back.
 #[derive(sqlx::FromRow)]
-struct EntityRow {
-    entity_ref: String,
-    provider: String,
-    uid: String,
-    etag: String,
-    body: String,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
+pub(super) struct EntityRow {
+    pub entity_ref: String,
+    pub provider: String,
+    pub uid: String,
+    pub etag: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 const ENTITY_SELECT: &str =
@@ -31,7 +31,9 @@ const ENTITY_SELECT: &str =
 
 /// Starts a read-only transaction that sees one snapshot for all its
 /// statements.
-async fn begin_snapshot(pool: &PgPool) -> Result<Transaction<'static, Postgres>, StoreError> {
+pub(super) async fn begin_snapshot(
+    pool: &PgPool,
+) -> Result<Transaction<'static, Postgres>, StoreError> {
     let transaction = pool
         .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .await?;
@@ -153,7 +155,9 @@ fn push_page(builder: &mut QueryBuilder<'_, Postgres>, query: &EntityQuery) {
 
 /// Groups `(source_ref, type, target_ref)` rows, which arrive sorted, by
 /// source.
-fn group_relations(rows: Vec<(String, String, String)>) -> HashMap<String, Vec<Relation>> {
+pub(super) fn group_relations(
+    rows: Vec<(String, String, String)>,
+) -> HashMap<String, Vec<Relation>> {
     let mut grouped: HashMap<String, Vec<Relation>> = HashMap::new();
     for (source_ref, relation_type, target_ref) in rows {
         grouped.entry(source_ref).or_default().push(Relation {
@@ -164,7 +168,10 @@ fn group_relations(rows: Vec<(String, String, String)>) -> HashMap<String, Vec<R
     grouped
 }
 
-fn decode_entity(row: EntityRow, relations: Vec<Relation>) -> Result<StoredEntity, StoreError> {
+pub(super) fn decode_entity(
+    row: EntityRow,
+    relations: Vec<Relation>,
+) -> Result<StoredEntity, StoreError> {
     let mut entity: Entity =
         serde_json::from_str(&row.body).map_err(|source| StoreError::Decode {
             entity_ref: row.entity_ref.clone(),
