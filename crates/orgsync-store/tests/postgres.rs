@@ -12,7 +12,11 @@ mod suite;
 use std::sync::Arc;
 
 use orgsync_model::Entity;
-use orgsync_store::{open_store, EntityQuery, PgStore, Store, StoreClient};
+use orgsync_store::query::{
+    EntityFilter, EntityPageQuery, FilterCondition, FullTextFilter, OrderField, PagePosition,
+    SortOrder,
+};
+use orgsync_store::{open_store, EntityQuery, PgStore, SqliteStore, Store, StoreClient};
 use sqlx::{Connection, PgConnection};
 
 /// The administrative connection used when `ORGSYNC_TEST_PG_URL` is unset.
@@ -298,4 +302,190 @@ async fn open_store_opens_postgres() {
 async fn database_url_replaces_database() {
     let url = database_url("postgres://postgres@127.0.0.1:5432/test", "other");
     assert_eq!(url, "postgres://postgres@127.0.0.1:5432/other");
+}
+
+/// Users whose names, display names and emails mix case, some without a
+/// display name, in groups with parents, so that filters, orders and facets
+/// meet missing values, ties and case.
+fn query_fixture() -> Vec<Entity> {
+    let mut entities = Vec::new();
+    for index in 0..30 {
+        let groups: Vec<String> = (0..index % 3)
+            .map(|g| format!("g{}", (index + g) % 5))
+            .collect();
+        let group_refs: Vec<&str> = groups.iter().map(String::as_str).collect();
+        let mut user = suite::user(&format!("User-{index:02}"), &group_refs);
+        if index % 4 == 0 {
+            user.spec["profile"]
+                .as_object_mut()
+                .unwrap()
+                .remove("displayName");
+        } else {
+            user.spec["profile"]["displayName"] = format!("Person {:02}", (index * 7) % 30).into();
+        }
+        entities.push(user);
+    }
+    for index in 0..5 {
+        let parent = (index > 0).then_some("g0");
+        entities.push(suite::group(&format!("g{index}"), &[], parent, &[]));
+    }
+    entities
+}
+
+fn condition(key: &str, values: Option<&[&str]>) -> FilterCondition {
+    FilterCondition {
+        key: key.to_string(),
+        values: values.map(|values| values.iter().map(|value| value.to_string()).collect()),
+    }
+}
+
+fn query_filters() -> Vec<Option<EntityFilter>> {
+    let filter = |any_of| Some(EntityFilter { any_of });
+    vec![
+        None,
+        filter(vec![vec![condition("kind", Some(&["user"]))]]),
+        filter(vec![
+            vec![condition("kind", Some(&["group"]))],
+            vec![condition("relations.memberof", Some(&["group:default/g3"]))],
+        ]),
+        filter(vec![vec![condition("spec.profile.displayname", None)]]),
+    ]
+}
+
+fn query_orders() -> Vec<Option<OrderField>> {
+    let field = |name: &str, order| {
+        Some(OrderField {
+            field: name.to_string(),
+            order,
+        })
+    };
+    vec![
+        None,
+        field("metadata.name", SortOrder::Asc),
+        field("spec.profile.displayname", SortOrder::Asc),
+        field("spec.profile.displayname", SortOrder::Desc),
+        field("relations.memberof", SortOrder::Desc),
+    ]
+}
+
+/// Walks every page of `base` forward in pages of 7 and returns each item's
+/// ref and sort value, and the total of the first page.
+async fn walk_pages(store: &dyn Store, base: &EntityPageQuery) -> (Vec<PagePosition>, usize) {
+    let mut positions = Vec::new();
+    let mut after = None;
+    let mut total = 0;
+    loop {
+        let query = EntityPageQuery {
+            after: after.clone(),
+            limit: 7,
+            count_total: after.is_none(),
+            ..base.clone()
+        };
+        let page = store.query_entities(&query).await.unwrap();
+        if let Some(count) = page.total {
+            total = count;
+        }
+        let Some(last) = page.items.last() else {
+            break;
+        };
+        after = Some(last.position.clone());
+        positions.extend(page.items.into_iter().map(|item| item.position));
+    }
+    (positions, total)
+}
+
+/// Opens a SQLite store and a PostgreSQL store holding the same entities.
+async fn query_stores() -> (Harness, SqliteStore, tempfile::TempDir) {
+    let harness = Harness::open().await;
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("catalog.sqlite");
+    let sqlite = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+    for store in [harness.store.as_ref() as &dyn Store, &sqlite] {
+        store
+            .replace_provider_entities(suite::PROVIDER, &query_fixture())
+            .await
+            .unwrap();
+    }
+    (harness, sqlite, folder)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_match_sqlite() {
+    let (harness, sqlite, _folder) = query_stores().await;
+    let (everything, _) = walk_pages(harness.store.as_ref(), &EntityPageQuery::default()).await;
+    assert_eq!(everything.len(), query_fixture().len());
+
+    for filter in query_filters() {
+        for order in query_orders() {
+            let full_texts = [
+                None,
+                Some(FullTextFilter {
+                    term: "PERSON 1".to_string(),
+                    fields: vec!["spec.profile.displayname".to_string()],
+                }),
+            ];
+            for full_text in full_texts {
+                let query = EntityPageQuery {
+                    filter: filter.clone(),
+                    order: order.clone(),
+                    full_text,
+                    ..EntityPageQuery::default()
+                };
+                let expected = walk_pages(&sqlite, &query).await;
+                let actual = walk_pages(harness.store.as_ref(), &query).await;
+                assert_eq!(actual.0, expected.0, "positions of {query:?}");
+                assert_eq!(actual.1, expected.1, "total of {query:?}");
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn facets_match_sqlite() {
+    let (harness, sqlite, _folder) = query_stores().await;
+    let facets = [
+        "kind".to_string(),
+        "spec.profile.email".to_string(),
+        "relations.memberof".to_string(),
+    ];
+    for filter in query_filters() {
+        let expected = sqlite
+            .entity_facets(&facets, filter.as_ref())
+            .await
+            .unwrap();
+        let actual = harness
+            .store
+            .entity_facets(&facets, filter.as_ref())
+            .await
+            .unwrap();
+        assert_eq!(actual, expected, "facets for {filter:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookups_by_ref_and_uid() {
+    let (harness, _sqlite, _folder) = query_stores().await;
+    let store = harness.store.as_ref();
+    let refs = [
+        "User:default/USER-03".to_string(),
+        "user:default/missing".to_string(),
+        "not a ref".to_string(),
+        "group:default/g1".to_string(),
+    ];
+    let users = EntityFilter {
+        any_of: vec![vec![condition("kind", Some(&["user"]))]],
+    };
+
+    let found = store.entities_by_refs(&refs, Some(&users)).await.unwrap();
+    let names: Vec<Option<String>> = found
+        .iter()
+        .map(|entity| entity.as_ref().map(|e| e.metadata.name.clone()))
+        .collect();
+    assert_eq!(names, [Some("User-03".to_string()), None, None, None]);
+
+    let uid = found[0].as_ref().unwrap().metadata.uid.clone().unwrap();
+    let by_uid = store.entity_by_uid(&uid).await.unwrap().unwrap();
+    assert_eq!(by_uid.metadata.name, "User-03");
+    assert!(store.entity_by_uid("no-such-uid").await.unwrap().is_none());
+    store.ping().await.unwrap();
 }
