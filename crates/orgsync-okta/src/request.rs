@@ -585,6 +585,20 @@ fn auth_param(challenge: &str, name: &str) -> Option<String> {
     None
 }
 
+/// Words that mark a TLS failure in an error chain. Besides the generic
+/// ones, rustls (0.23) names a server that does not speak TLS "received
+/// corrupt message", and a failed negotiation "peer is incompatible",
+/// "peer misbehaved" or "received fatal alert".
+const TLS_MARKERS: [&str; 7] = [
+    "certificate",
+    "tls",
+    "handshake",
+    "corrupt message",
+    "peer is incompatible",
+    "peer misbehaved",
+    "fatal alert",
+];
+
 /// Classifies a network error. `had_headers` is true when the response
 /// head arrived and only the body failed.
 fn transport_failure(error: &reqwest::Error, had_headers: bool) -> (TransportKind, String) {
@@ -603,10 +617,7 @@ fn transport_failure(error: &reqwest::Error, had_headers: bool) -> (TransportKin
     .any(|text| lower.contains(text))
     {
         TransportKind::Dns
-    } else if ["certificate", "tls", "handshake"]
-        .iter()
-        .any(|text| lower.contains(text))
-    {
+    } else if TLS_MARKERS.iter().any(|text| lower.contains(text)) {
         TransportKind::Tls
     } else if error.is_connect() {
         TransportKind::Connect

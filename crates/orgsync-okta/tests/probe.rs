@@ -5,7 +5,9 @@ use std::time::{Duration, SystemTime};
 
 use fake_okta::limits::RateLimitConfig;
 use fake_okta::server::{FakeOkta, RunningFakeOkta};
-use orgsync_okta::{ClientConfig, Credentials, Endpoint, OktaClient, OktaError, PrivateKey};
+use orgsync_okta::{
+    ClientConfig, Credentials, Endpoint, OktaClient, OktaError, PrivateKey, TransportKind,
+};
 use url::Url;
 
 const READ_SCOPES: [&str; 2] = ["okta.users.read", "okta.groups.read"];
@@ -21,15 +23,20 @@ async fn start(users: usize, groups: usize) -> RunningFakeOkta {
 }
 
 fn client(fake: &RunningFakeOkta) -> OktaClient {
+    client_at(fake, &fake.base_url)
+}
+
+fn client_at(fake: &RunningFakeOkta, base_url: &str) -> OktaClient {
     let creds = fake.credentials.as_ref().expect("generated credentials");
     let credentials = Credentials::PrivateKey {
         client_id: creds.client_id.clone(),
         key: PrivateKey::parse(&creds.private_key_pem).expect("parse generated key"),
         key_id: Some(creds.key_id.clone()),
     };
-    let base_url = Url::parse(&fake.base_url).expect("base URL");
+    let base_url = Url::parse(base_url).expect("base URL");
     let mut config = ClientConfig::new(base_url, credentials);
     config.request_timeout = Duration::from_secs(10);
+    config.max_retries = 0;
     OktaClient::new(config).expect("client")
 }
 
@@ -114,4 +121,32 @@ async fn groups_come_with_member_counts() {
         let expected = org.member_count(&group.group.id).map(|count| count as u64);
         assert_eq!(group.users_count, expected, "{}", group.group.id);
     }
+}
+
+#[tokio::test]
+async fn https_to_plain_http_is_tls_failure() {
+    let fake = start(1, 0).await;
+    let https = fake.base_url.replace("http://", "https://");
+    let client = client_at(&fake, &https);
+
+    let error = client
+        .get(
+            Endpoint::Organization,
+            &[".well-known", "okta-organization"],
+            &[],
+        )
+        .await
+        .expect_err("the fake does not speak TLS");
+
+    assert!(
+        matches!(
+            error,
+            OktaError::Transport {
+                kind: TransportKind::Tls,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    fake.shutdown().await;
 }
