@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -362,4 +363,28 @@ pub trait Store: Send + Sync {
             operation: "checking the database",
         })
     }
+
+    /// Claims `provider`'s sync for `holder` until `now + ttl`, so that one
+    /// replica at a time runs it. Returns true when the claim was free, had
+    /// expired at `now`, or was already `holder`'s, which renews it.
+    async fn try_claim(
+        &self,
+        provider: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<bool, StoreError>;
+
+    /// Releases `holder`'s claim on `provider`. A claim that another holder
+    /// has taken over is left alone.
+    async fn release_claim(&self, provider: &str, holder: &str) -> Result<(), StoreError>;
+}
+
+/// The time a claim taken at `now` for `ttl` expires, saturating at the
+/// latest time chrono represents.
+pub(crate) fn claim_expiry(now: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(ttl)
+        .ok()
+        .and_then(|ttl| now.checked_add_signed(ttl))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }

@@ -8,6 +8,7 @@
 //! relations come from the same snapshot; the default `READ COMMITTED` would
 //! give each statement its own.
 
+mod claims;
 mod query;
 mod read;
 mod runs;
@@ -202,6 +203,21 @@ impl Store for PgStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         query::ping(&self.pool).await
+    }
+
+    async fn try_claim(
+        &self,
+        provider: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let expires_at = crate::claim_expiry(now, ttl);
+        claims::try_claim(&self.pool, provider, holder, now, expires_at).await
+    }
+
+    async fn release_claim(&self, provider: &str, holder: &str) -> Result<(), StoreError> {
+        claims::release_claim(&self.pool, provider, holder).await
     }
 }
 

@@ -11,6 +11,7 @@
 //! applies at a time and a write never fails half-way for want of the lock.
 //! Another process writing the same file waits up to [`BUSY_TIMEOUT`].
 
+mod claims;
 mod query;
 mod read;
 mod runs;
@@ -250,6 +251,21 @@ impl Store for SqliteStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         query::ping(&self.pool).await
+    }
+
+    async fn try_claim(
+        &self,
+        provider: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let expires_at = crate::claim_expiry(now, ttl);
+        claims::try_claim(&self.pool, provider, holder, now, expires_at).await
+    }
+
+    async fn release_claim(&self, provider: &str, holder: &str) -> Result<(), StoreError> {
+        claims::release_claim(&self.pool, provider, holder).await
     }
 }
 

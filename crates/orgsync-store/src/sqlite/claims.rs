@@ -1,0 +1,44 @@
+//! Run claims on SQLite. See [`crate::Store::try_claim`].
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::SqlitePool;
+
+use super::format_time;
+use crate::StoreError;
+
+pub(super) async fn try_claim(
+    pool: &SqlitePool,
+    provider: &str,
+    holder: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    // The upsert changes a row only when it is free, expired or already
+    // the holder's, so one statement decides the claim atomically.
+    let result = sqlx::query(
+        "INSERT INTO claims (provider, holder, expires_at) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (provider) DO UPDATE SET holder = excluded.holder, \
+         expires_at = excluded.expires_at \
+         WHERE claims.holder = excluded.holder OR claims.expires_at <= ?4",
+    )
+    .bind(provider)
+    .bind(holder)
+    .bind(format_time(expires_at))
+    .bind(format_time(now))
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub(super) async fn release_claim(
+    pool: &SqlitePool,
+    provider: &str,
+    holder: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM claims WHERE provider = ? AND holder = ?")
+        .bind(provider)
+        .bind(holder)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
