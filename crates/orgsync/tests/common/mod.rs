@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use fake_okta::server::{FakeOktaBuilder, RunningFakeOkta};
+use orgsync_store::{EntityQuery, SqliteStore, Store};
 use serde_json::Value;
 
 /// The scopes an Okta admin grants orgsync's app.
@@ -70,16 +71,45 @@ impl TestOrg {
 
     /// Runs the orgsync binary with `--config` and `args`.
     pub async fn orgsync(&self, args: &[&str]) -> Output {
+        self.command(args).output().await.expect("orgsync runs")
+    }
+
+    /// Builds the orgsync command that [`TestOrg::orgsync`] runs, for tests
+    /// that read its output while it runs. The process is killed when the
+    /// command's child is dropped, so a failed test leaves none behind.
+    pub fn command(&self, args: &[&str]) -> tokio::process::Command {
         let (command, rest) = args.split_first().expect("a subcommand");
         let config = self.config.to_string_lossy().to_string();
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_orgsync"))
+        let mut orgsync = tokio::process::Command::new(env!("CARGO_BIN_EXE_orgsync"));
+        orgsync
             .arg(command)
             .args(["--config", &config])
             .args(rest)
             .env("ORGSYNC_LOG", "info")
-            .output()
+            .kill_on_drop(true);
+        orgsync
+    }
+
+    /// The SQLite catalog file the config points at.
+    pub fn database(&self) -> PathBuf {
+        self.dir.path().join("catalog.sqlite")
+    }
+
+    /// Reads the catalog as stored: every entity with its `uid`, `etag` and
+    /// relations, in ref order. Unlike [`TestOrg::export`], this shows
+    /// whether a run rewrote an entity without changing its content.
+    pub async fn catalog(&self) -> Vec<Value> {
+        let path = self.database().to_string_lossy().to_string();
+        let store = SqliteStore::open(&path).await.expect("catalog opens");
+        let entities = store
+            .list_entities(&EntityQuery::default())
             .await
-            .expect("orgsync runs")
+            .expect("catalog lists");
+        store.close().await;
+        entities
+            .iter()
+            .map(|entity| serde_json::to_value(entity).expect("entity encodes"))
+            .collect()
     }
 }
 
