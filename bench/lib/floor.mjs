@@ -101,10 +101,10 @@ export function rateLimitFloor(byEndpoint, limits, share) {
  * `samples` are `{ seconds, count }` in time order, `count` cumulative.
  * Returns the calls seen in each window.
  *
- * The samples only say that a request happened between two of them, so
- * each window is taken to start at the sample that first shows a new
- * request. Calls made within one sampling interval of a window's end may be
- * counted in the next window.
+ * A sample shows only that requests happened since the previous one, so a
+ * window is taken to start at the last sample before its first request.
+ * It may thus end up to one sampling interval early, and calls made in
+ * that interval are counted in the next window.
  */
 export function callsPerWindow(samples, windowSeconds = WINDOW_SECONDS) {
   const windows = [];

@@ -1,9 +1,16 @@
 // Benchmark driver: for each org size and rate-limit setting, starts
 // fake-okta, computes the org's floors, runs orgsync and the Roadie provider
-// once each, then prints one table and writes it to docs/benchmarks.md.
-// `bench/run` builds the binaries and installs the harness, then calls this.
+// once each, then prints two tables (orgsync against the floors, and orgsync
+// next to Roadie) and writes them to the `sync` and `roadie` sections of
+// docs/benchmarks.md.
+//
+// `bench/run` builds the binaries, installs the harness and then runs this
+// with the environment variables BENCH_REPO (the repository),
+// BENCH_ORGSYNC and BENCH_FAKE_OKTA (the release binaries),
+// BENCH_ROADIE_HARNESS (bench/roadie/run.js), BENCH_TIME (GNU time) and
+// BENCH_COMMAND (the command line recorded in the docs).
 
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -39,6 +46,9 @@ Options:
   --seed N          seed of the generated orgs [default: 1]
   --no-docs         print the table only; leave docs/benchmarks.md alone
   --keep            keep the work folder with configs and logs
+  --results FILE    also keep the results in this JSON file: scenarios
+                    measured now replace those of the same size and
+                    limits, and the tables show every scenario in it
   -h, --help        print this help`;
 
 /** Parses and checks the command line. Exits with a message on bad input. */
@@ -56,6 +66,7 @@ export function parseOptions(argv) {
       seed: { type: 'string', default: '1' },
       'no-docs': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
+      results: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -79,6 +90,7 @@ export function parseOptions(argv) {
     seed: parseNumber('--seed', values.seed, 0, Number.MAX_SAFE_INTEGER),
     writeDocs: !values['no-docs'],
     keep: values.keep,
+    resultsFile: values.results,
   };
 }
 
@@ -160,6 +172,59 @@ async function runTool(tool, options, fake, workDir) {
   }
 }
 
+/**
+ * Runs every chosen scenario in a new work folder, which is removed
+ * afterwards unless `--keep` is given. Each scenario records `run`.
+ */
+async function runScenarios(options, run) {
+  const workDir = await mkdtemp(path.join(os.tmpdir(), 'orgsync-bench-'));
+  const scenarios = [];
+  try {
+    for (const size of options.sizes) {
+      for (const limits of options.limits) {
+        const scenario = await runScenario(options, size, limits, workDir);
+        scenarios.push({
+          ...scenario,
+          run: { command: run.command, date: run.date, versions: run.versions },
+        });
+      }
+    }
+  } finally {
+    if (options.keep) {
+      log(`work folder kept: ${workDir}`);
+    } else {
+      await rm(workDir, { recursive: true, force: true });
+    }
+  }
+  return scenarios;
+}
+
+/**
+ * Merges `measured` into the scenarios saved in `file` (a JSON array),
+ * replacing those of the same size and limits, writes the result back and
+ * returns it ordered by size, then limits.
+ */
+export async function mergeResults(file, measured) {
+  let saved = [];
+  try {
+    saved = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    if (error.code !== 'ENOENT') {
+      throw new Error(`could not read the results file ${file}: ${error.message}`);
+    }
+  }
+  const key = (scenario) => `${scenario.size.label} ${scenario.limits}`;
+  const byKey = new Map(saved.map((scenario) => [key(scenario), scenario]));
+  for (const scenario of measured) {
+    byKey.set(key(scenario), scenario);
+  }
+  const order = (scenario) =>
+    Object.keys(SIZES).indexOf(scenario.size.label) * 2 + (scenario.limits === 'none' ? 0 : 1);
+  const merged = [...byKey.values()].sort((a, b) => order(a) - order(b));
+  await writeFile(file, `${JSON.stringify(merged, null, 1)}\n`);
+  return merged;
+}
+
 function log(message) {
   console.error(`bench: ${message}`);
 }
@@ -187,28 +252,17 @@ async function main() {
   });
   const repo = requiredEnv('BENCH_REPO');
 
-  const workDir = await mkdtemp(path.join(os.tmpdir(), 'orgsync-bench-'));
-  const scenarios = [];
-  try {
-    for (const size of options.sizes) {
-      for (const limits of options.limits) {
-        scenarios.push(await runScenario(options, size, limits, workDir));
-      }
-    }
-  } finally {
-    if (options.keep) {
-      log(`work folder kept: ${workDir}`);
-    } else {
-      await rm(workDir, { recursive: true, force: true });
-    }
-  }
-
   const run = await describeRun({
     repo,
     roadieDir: path.dirname(options.roadieHarness),
     command: process.env.BENCH_COMMAND ?? 'bench/run',
     options,
   });
+  const measured = await runScenarios(options, run);
+  const scenarios = options.resultsFile
+    ? await mergeResults(options.resultsFile, measured)
+    : measured;
+
   const sections = [
     { name: 'sync', body: syncSection(scenarios, run) },
     { name: 'roadie', body: roadieSection(scenarios, run) },
@@ -220,7 +274,7 @@ async function main() {
     await writeSections(path.join(repo, 'docs/benchmarks.md'), sections);
     log('wrote the sync and roadie sections of docs/benchmarks.md');
   }
-  const failed = scenarios.some((scenario) => options.tools.some((tool) => scenario[tool]?.error));
+  const failed = measured.some((scenario) => options.tools.some((tool) => scenario[tool]?.error));
   process.exitCode = failed ? 1 : 0;
 }
 

@@ -81,12 +81,25 @@ function gitCommit(repo) {
   }
 }
 
-function runLines(run) {
-  return `Machine: ${run.machine}.
-Versions: ${run.versions}.
-Command: \`${run.command}\` on ${run.date}. fake-okta generated the orgs with seed
-${run.seed} and added ${run.latencyMs} ms to every API request; *limits* is \`none\` or
-Okta's Workforce rate limits.`;
+/**
+ * Describes the machine and settings, and each distinct command that
+ * measured the scenarios shown, which differ when `--results` merged
+ * several runs.
+ */
+function runLines(run, scenarios) {
+  const commands = new Map();
+  for (const scenario of scenarios) {
+    const { command, date, versions } = scenario.run;
+    const line = `\`${command}\` on ${date} (${versions})`;
+    const measured = commands.get(line) ?? [];
+    commands.set(line, [...measured, `${scenario.size.label} ${scenario.limits}`]);
+  }
+  const lines = [...commands].map(([line, measured]) => `- ${line}: ${measured.join(', ')}`);
+  return `Machine: ${run.machine}. fake-okta generated the orgs with seed ${run.seed} and
+added ${run.latencyMs} ms to every API request; *limits* is \`none\` or Okta's Workforce
+rate limits. Measured by:
+
+${lines.join('\n')}`;
 }
 
 function missedList(lines) {
@@ -114,7 +127,7 @@ ${run.share}.
   window are sampled every 0.25 s, so a count may be off by one sample's
   calls.
 
-${runLines(run)}
+${runLines(run, scenarios)}
 
 ${syncTable(scenarios)}
 
@@ -145,7 +158,7 @@ groups: orgsync with \`includeBuiltInGroups: true\`, Roadie with
 - *emitted*: the entities each tool produced; memberships are the members
   listed on Group entities.
 
-${runLines(run)}
+${runLines(run, scenarios)}
 
 ${roadieTable(scenarios)}
 

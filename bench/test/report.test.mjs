@@ -196,3 +196,9 @@ test('sync row shows floor and share', () => {
   assert.equal(row[10], '1.04');
   assert.equal(row[11], '240 (250)');
 });
+
+test('slower sync says slower', () => {
+  const checks = checkTargets(scenario({ orgsync: run({ sync: 60 }), roadie: run({ sync: 20 }) }));
+
+  assert.match(target(checks, 'speed').detail, /sync 3\.0× slower than Roadie's/);
+});
