@@ -36,12 +36,68 @@ struct SortedRow {
     sort_value: Option<String>,
 }
 
+/// The `entities` column that holds the value of `key`, for the keys that
+/// have one. Reading the column instead of the `search` table lets SQLite
+/// use the `entities` indexes.
+///
+/// NOTE: `COLLATE NOCASE` and `lower()` fold ASCII letters only, while the
+/// `search` table folds all of Unicode. Backstage limits kinds, namespaces
+/// and names to ASCII, and orgsync validates entities before storing them,
+/// so the two agree for every entity a sync writes.
+fn entity_column(key: &str) -> Option<&'static str> {
+    match key {
+        "kind" => Some("kind"),
+        "metadata.namespace" => Some("namespace"),
+        "metadata.name" => Some("name"),
+        _ => None,
+    }
+}
+
+/// Appends a condition on an `entities` column: on `e` directly when the
+/// filter applies to `e.entity_ref`, else through a subquery.
+fn push_column_condition(
+    builder: &mut QueryBuilder<'_, Sqlite>,
+    column: &str,
+    entity_column: &str,
+    values: Option<&[String]>,
+) {
+    let Some(values) = values else {
+        // The columns are NOT NULL, so every entity has the key.
+        builder.push("1 = 1");
+        return;
+    };
+    let direct = column == "e.entity_ref";
+    if !direct {
+        builder.push(format!(
+            "{column} IN (SELECT entity_ref FROM entities WHERE "
+        ));
+    }
+    let qualified = if direct {
+        format!("e.{entity_column}")
+    } else {
+        entity_column.to_string()
+    };
+    builder.push(format!("{qualified} COLLATE NOCASE IN ("));
+    let mut separated = builder.separated(", ");
+    for value in values {
+        separated.push_bind(value.clone());
+    }
+    builder.push(")");
+    if !direct {
+        builder.push(")");
+    }
+}
+
 /// Appends `entity_ref IN (…)` for one condition.
 fn push_condition(
     builder: &mut QueryBuilder<'_, Sqlite>,
     column: &str,
     condition: &FilterCondition,
 ) {
+    if let Some(entity_column) = entity_column(&condition.key) {
+        push_column_condition(builder, column, entity_column, condition.values.as_deref());
+        return;
+    }
     builder.push(format!("{column} IN ("));
     match condition.key.strip_prefix(RELATIONS_PREFIX) {
         Some(relation_type) => {
@@ -157,13 +213,17 @@ fn push_sort_value(builder: &mut QueryBuilder<'_, Sqlite>, order: Option<&OrderF
         builder.push("NULL");
         return;
     };
+    if let Some(column) = entity_column(&order.field) {
+        builder.push(format!("lower(e.{column})"));
+        return;
+    }
     match order.field.strip_prefix(RELATIONS_PREFIX) {
         Some(relation_type) => builder
             .push("(SELECT MIN(target_ref) FROM relations r WHERE r.source_ref = e.entity_ref AND lower(r.type) = ")
             .push_bind(relation_type.to_string())
             .push(")"),
         None => builder
-            .push("(SELECT MIN(value) FROM search s WHERE s.entity_ref = e.entity_ref AND s.key = ")
+            .push("(SELECT MIN(value) FROM search s WHERE s.entity_ref = e.entity_ref AND +s.key = ")
             .push_bind(order.field.clone())
             .push(")"),
     };
@@ -244,27 +304,63 @@ fn push_order(builder: &mut QueryBuilder<'_, Sqlite>, query: &EntityPageQuery) {
     ));
 }
 
+/// Builds the statement that reads one page.
+///
+/// With an order field, the matching refs and their sort values are
+/// materialized first, ordered and cut to the page, and only the page is
+/// joined back to `entities`, so the sort never carries entity bodies.
+/// Letting SQLite flatten the correlated sort-value subquery into a filter
+/// with `OR` groups also lost rows (seen with the SQLite that sqlx 0.8
+/// bundles). Without an order field, the flat query walks the primary key
+/// and stops at the limit.
+fn page_statement(query: &EntityPageQuery) -> QueryBuilder<'static, Sqlite> {
+    const COLUMNS: &str =
+        "e.entity_ref, e.provider, e.uid, e.etag, e.body, e.created_at, e.updated_at";
+    let mut builder;
+    if query.order.is_some() {
+        builder = QueryBuilder::<Sqlite>::new(
+            "WITH filtered AS MATERIALIZED (SELECT e.entity_ref AS entity_ref, ",
+        );
+        push_sort_value(&mut builder, query.order.as_ref());
+        builder.push(" AS sort_value FROM entities e");
+        push_where(&mut builder, query);
+        builder.push("), page AS (SELECT entity_ref, sort_value FROM filtered WHERE 1 = 1");
+        push_keyset(&mut builder, query);
+        push_order(&mut builder, query);
+        push_limit(&mut builder, query);
+        builder.push(format!(
+            ") SELECT * FROM (SELECT {COLUMNS}, p.sort_value FROM page p \
+             JOIN entities e ON e.entity_ref = p.entity_ref) WHERE 1 = 1"
+        ));
+        push_order(&mut builder, query);
+    } else {
+        builder = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT * FROM (SELECT {COLUMNS}, NULL AS sort_value FROM entities e"
+        ));
+        push_where(&mut builder, query);
+        builder.push(") WHERE 1 = 1");
+        push_keyset(&mut builder, query);
+        push_order(&mut builder, query);
+        push_limit(&mut builder, query);
+    }
+    builder
+}
+
+fn push_limit(builder: &mut QueryBuilder<'_, Sqlite>, query: &EntityPageQuery) {
+    builder
+        .push(" LIMIT ")
+        .push_bind(to_i64(query.limit))
+        .push(" OFFSET ")
+        .push_bind(to_i64(query.offset));
+}
+
 pub(super) async fn query_entities(
     pool: &SqlitePool,
     query: &EntityPageQuery,
 ) -> Result<EntityPage, StoreError> {
     let mut transaction = pool.begin().await?;
 
-    let mut builder = QueryBuilder::<Sqlite>::new(
-        "SELECT * FROM (SELECT e.entity_ref, e.provider, e.uid, e.etag, e.body, e.created_at, \
-         e.updated_at, ",
-    );
-    push_sort_value(&mut builder, query.order.as_ref());
-    builder.push(" AS sort_value FROM entities e");
-    push_where(&mut builder, query);
-    builder.push(") WHERE 1 = 1");
-    push_keyset(&mut builder, query);
-    push_order(&mut builder, query);
-    builder
-        .push(" LIMIT ")
-        .push_bind(to_i64(query.limit))
-        .push(" OFFSET ")
-        .push_bind(to_i64(query.offset));
+    let mut builder = page_statement(query);
     let mut rows: Vec<SortedRow> = builder
         .build_query_as()
         .fetch_all(&mut *transaction)
