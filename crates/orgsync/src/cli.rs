@@ -25,6 +25,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Load and validate the config without contacting Okta.
     Check(CheckArgs),
+    /// Run as a service: sync every provider on its schedule and serve the
+    /// catalog API, provider status and metrics over HTTP.
+    Serve(crate::commands::serve::ServeArgs),
 }
 
 #[derive(Debug, Args)]

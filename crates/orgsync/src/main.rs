@@ -33,6 +33,7 @@ fn main() -> ExitCode {
             Command::Export(args) => commands::export::run(args).await,
             Command::Demo(args) => commands::demo::run(args).await,
             Command::Check(args) => commands::check::run(args).await,
+            Command::Serve(args) => commands::serve::run(args).await,
         }
     });
     ExitCode::from(code)

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod demo;
 pub mod export;
+pub mod serve;
 pub mod sync;
 
 use std::path::PathBuf;
