@@ -154,18 +154,18 @@ impl Scheduler {
     /// settings to the rest.
     pub fn apply_providers(&self, providers: Vec<ProviderConfig>) -> ReloadSummary {
         let mut summary = ReloadSummary::default();
-        let wanted: BTreeSet<String> = providers
+        let configured_ids: BTreeSet<String> = providers
             .iter()
             .map(|provider| provider.id.clone())
             .collect();
         let mut slots = self.inner.lock_slots();
 
-        let gone: Vec<String> = slots
+        let removed_ids: Vec<String> = slots
             .keys()
-            .filter(|id| !wanted.contains(*id))
+            .filter(|id| !configured_ids.contains(*id))
             .cloned()
             .collect();
-        for id in gone {
+        for id in removed_ids {
             if let Some(slot) = slots.remove(&id) {
                 slot.stop.cancel();
                 slot.cancel_runs.cancel();
