@@ -74,12 +74,6 @@ pub enum StoreError {
     /// `finish_run` was called with an id that `start_run` never returned.
     #[error("run {0} was not found")]
     RunNotFound(i64),
-    /// This store does not implement a query that the catalog API needs.
-    #[error(
-        "{operation} is not supported by this catalog store yet; serve the catalog API \
-         from SQLite (database.client: sqlite)"
-    )]
-    QueryUnsupported { operation: &'static str },
 }
 
 /// The change that replacing a provider's entities makes (or would make).
@@ -308,27 +302,13 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> Result<Vec<RunRecord>, StoreError>;
 
-    // TODO: implement the catalog API's queries below in the PostgreSQL
-    // store; until then it inherits these defaults, which fail with
-    // `QueryUnsupported`.
-
     /// One page of the entities that match `query` (Backstage's filter,
     /// order field and full-text filter), in the query's order, for the
     /// catalog API.
-    async fn query_entities(&self, query: &EntityPageQuery) -> Result<EntityPage, StoreError> {
-        let _ = query;
-        Err(StoreError::QueryUnsupported {
-            operation: "querying entities",
-        })
-    }
+    async fn query_entities(&self, query: &EntityPageQuery) -> Result<EntityPage, StoreError>;
 
     /// One entity by `metadata.uid`, with relations filled in.
-    async fn entity_by_uid(&self, uid: &str) -> Result<Option<Entity>, StoreError> {
-        let _ = uid;
-        Err(StoreError::QueryUnsupported {
-            operation: "reading an entity by uid",
-        })
-    }
+    async fn entity_by_uid(&self, uid: &str) -> Result<Option<Entity>, StoreError>;
 
     /// The entities with the given refs, in request order: `None` for a ref
     /// that does not parse, names no entity, or names one that does not
@@ -337,12 +317,7 @@ pub trait Store: Send + Sync {
         &self,
         entity_refs: &[String],
         filter: Option<&EntityFilter>,
-    ) -> Result<Vec<Option<Entity>>, StoreError> {
-        let _ = (entity_refs, filter);
-        Err(StoreError::QueryUnsupported {
-            operation: "reading entities by ref",
-        })
-    }
+    ) -> Result<Vec<Option<Entity>>, StoreError>;
 
     /// For each lower-cased facet key, how many of the entities that match
     /// `filter` have each value (as written) under it, ordered by value.
@@ -350,19 +325,10 @@ pub trait Store: Send + Sync {
         &self,
         facets: &[String],
         filter: Option<&EntityFilter>,
-    ) -> Result<BTreeMap<String, Vec<FacetCount>>, StoreError> {
-        let _ = (facets, filter);
-        Err(StoreError::QueryUnsupported {
-            operation: "counting entity facets",
-        })
-    }
+    ) -> Result<BTreeMap<String, Vec<FacetCount>>, StoreError>;
 
     /// Checks that the database answers a trivial query.
-    async fn ping(&self) -> Result<(), StoreError> {
-        Err(StoreError::QueryUnsupported {
-            operation: "checking the database",
-        })
-    }
+    async fn ping(&self) -> Result<(), StoreError>;
 
     /// Claims `provider`'s sync for `holder` until `now + ttl`, so that one
     /// replica at a time runs it. Returns true when the claim was free, had
