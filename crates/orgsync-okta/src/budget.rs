@@ -21,6 +21,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use reqwest::header::{HeaderMap, DATE};
 use tokio::sync::Notify;
 
+use crate::retry::MAX_RATE_LIMIT_WAIT;
+
 /// Added to every reset time: Okta's reset is whole seconds, and the
 /// client's clock and Okta's may differ slightly.
 pub(crate) const RESET_MARGIN: Duration = Duration::from_secs(1);
@@ -111,13 +113,20 @@ impl RateLimitHeaders {
     /// When the window ends on this machine's clock, margin included. With
     /// a `Date` header the remaining window length is taken from Okta's own
     /// clock, so a skewed local clock does not matter.
+    ///
+    /// Okta's windows last one minute, so a reset further off than
+    /// [`MAX_RATE_LIMIT_WAIT`] (a wrong clock or a broken header, up to one
+    /// past what `SystemTime` can hold) is taken as that far off. That way
+    /// the header can neither overflow the clock nor stall a sync.
     pub(crate) fn reset_at(&self, received_at: SystemTime) -> SystemTime {
-        let reset = UNIX_EPOCH + Duration::from_secs(self.reset_epoch);
-        let until_reset = match self.server_date {
-            Some(date) => reset.duration_since(date).unwrap_or_default(),
-            None => reset.duration_since(received_at).unwrap_or_default(),
+        let until_reset = match UNIX_EPOCH.checked_add(Duration::from_secs(self.reset_epoch)) {
+            Some(reset) => {
+                let clock = self.server_date.unwrap_or(received_at);
+                reset.duration_since(clock).unwrap_or_default()
+            }
+            None => MAX_RATE_LIMIT_WAIT,
         };
-        received_at + until_reset + RESET_MARGIN
+        received_at + until_reset.min(MAX_RATE_LIMIT_WAIT) + RESET_MARGIN
     }
 }
 

@@ -364,3 +364,32 @@ proptest! {
         prop_assert!(!transport, "{:?}", result);
     }
 }
+
+#[tokio::test]
+async fn far_rate_limit_reset_is_survived() {
+    for reset in [u64::MAX.to_string(), "99999999999999".to_string()] {
+        let server = serve(move |_| {
+            Router::new().route(
+                "/api/v1/users",
+                get(move || {
+                    let reset = reset.clone();
+                    async move {
+                        let mut headers = HeaderMap::new();
+                        headers.insert("x-rate-limit-limit", HeaderValue::from_static("600"));
+                        headers.insert("x-rate-limit-remaining", HeaderValue::from_static("599"));
+                        headers.insert(
+                            "x-rate-limit-reset",
+                            HeaderValue::from_str(&reset).expect("header"),
+                        );
+                        (headers, json!([user("00u1")]).to_string())
+                    }
+                }),
+            )
+        })
+        .await;
+
+        let result = list_users(&client(&server)).await;
+
+        assert!(result.is_ok(), "{result:?}");
+    }
+}

@@ -105,6 +105,13 @@ fn reset_uses_local_clock_without_date() {
 }
 
 #[test]
+fn far_reset_is_capped() {
+    let capped = at(1000) + MAX_RATE_LIMIT_WAIT + RESET_MARGIN;
+    assert_eq!(headers(600, 0, 1_000_000).reset_at(at(1000)), capped);
+    assert_eq!(headers(600, 0, u64::MAX).reset_at(at(1000)), capped);
+}
+
+#[test]
 fn allowed_is_share_of_limit() {
     assert_eq!(allowed_requests(0.5, 600), 300);
     assert_eq!(allowed_requests(1.0, 10), 10);
