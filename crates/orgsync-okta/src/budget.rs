@@ -157,6 +157,11 @@ pub(crate) fn parse_http_date(text: &str) -> Option<SystemTime> {
     if parts.next()? != "GMT" || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
         return None;
     }
+    // IMF-fixdate years have four digits. The bound also keeps the day count
+    // below short and free of overflow for any header a server sends.
+    if year > 9999 {
+        return None;
+    }
     let days = days_from_civil(year, month, day)?;
     let seconds = days * 86_400 + hour * 3600 + minute * 60 + second.min(60);
     Some(UNIX_EPOCH + Duration::from_secs(seconds))

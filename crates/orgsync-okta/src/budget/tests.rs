@@ -89,6 +89,16 @@ fn http_date_rejects_other_forms() {
 }
 
 #[test]
+fn http_date_rejects_five_digit_years() {
+    assert_eq!(
+        parse_http_date("Thu, 27 Aug 99999999999 18:19:47 GMT"),
+        None
+    );
+    assert_eq!(parse_http_date("Thu, 27 Aug 10000 18:19:47 GMT"), None);
+    assert!(parse_http_date("Fri, 31 Dec 9999 23:59:60 GMT").is_some());
+}
+
+#[test]
 fn reset_uses_server_clock_when_dated() {
     let mut parsed = headers(600, 0, 1030);
     parsed.server_date = Some(at(1000));
