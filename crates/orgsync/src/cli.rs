@@ -28,6 +28,11 @@ pub enum Command {
     /// Run as a service: sync every provider on its schedule and serve the
     /// catalog API, provider status and metrics over HTTP.
     Serve(crate::commands::serve::ServeArgs),
+    /// Check each provider's Okta setup step by step and name the setting to
+    /// change for each problem.
+    Doctor(crate::commands::doctor::DoctorArgs),
+    /// Generate a key pair for an Okta API Services app.
+    Keygen(crate::commands::keygen::KeygenArgs),
 }
 
 #[derive(Debug, Args)]

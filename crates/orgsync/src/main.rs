@@ -34,6 +34,8 @@ fn main() -> ExitCode {
             Command::Demo(args) => commands::demo::run(args).await,
             Command::Check(args) => commands::check::run(args).await,
             Command::Serve(args) => commands::serve::run(args).await,
+            Command::Doctor(args) => commands::doctor::run(args).await,
+            Command::Keygen(args) => commands::keygen::run(args).await,
         }
     });
     ExitCode::from(code)

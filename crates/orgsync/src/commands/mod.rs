@@ -2,7 +2,9 @@
 
 pub mod check;
 pub mod demo;
+pub mod doctor;
 pub mod export;
+pub mod keygen;
 pub mod serve;
 pub mod sync;
 
