@@ -49,6 +49,8 @@ Options:
   --results FILE    also keep the results in this JSON file: scenarios
                     measured now replace those of the same size and
                     limits, and the tables show every scenario in it
+  --report-only     measure nothing; print and write the tables of the
+                    scenarios in the --results file
   -h, --help        print this help`;
 
 /** Parses and checks the command line. Exits with a message on bad input. */
@@ -67,9 +69,13 @@ export function parseOptions(argv) {
       'no-docs': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       results: { type: 'string' },
+      'report-only': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (values['report-only'] && !values.results) {
+    throw new UsageError('--report-only needs --results FILE with saved results');
+  }
   if (values.smoke) {
     Object.assign(values, {
       sizes: '1k',
@@ -91,6 +97,7 @@ export function parseOptions(argv) {
     writeDocs: !values['no-docs'],
     keep: values.keep,
     resultsFile: values.results,
+    reportOnly: values['report-only'],
   };
 }
 
@@ -258,7 +265,7 @@ async function main() {
     command: process.env.BENCH_COMMAND ?? 'bench/run',
     options,
   });
-  const measured = await runScenarios(options, run);
+  const measured = options.reportOnly ? [] : await runScenarios(options, run);
   const scenarios = options.resultsFile
     ? await mergeResults(options.resultsFile, measured)
     : measured;

@@ -95,9 +95,10 @@ function runLines(run, scenarios) {
     commands.set(line, [...measured, `${scenario.size.label} ${scenario.limits}`]);
   }
   const lines = [...commands].map(([line, measured]) => `- ${line}: ${measured.join(', ')}`);
-  return `Machine: ${run.machine}. fake-okta generated the orgs with seed ${run.seed} and
-added ${run.latencyMs} ms to every API request; *limits* is \`none\` or Okta's Workforce
-rate limits. Measured by:
+  return `Machine: ${run.machine}.
+
+fake-okta generated the orgs with seed ${run.seed} and added ${run.latencyMs} ms to every
+API request; *limits* is \`none\` or Okta's Workforce rate limits. Measured by:
 
 ${lines.join('\n')}`;
 }

@@ -42,8 +42,9 @@ function createLogger(stats) {
       console.error(`roadie warn: ${message}`);
     },
     info: (message) => {
-      // The provider logs a group whose member listing failed at info level,
-      // as the error's message; every other info line is a progress line.
+      // The provider (version 1.4.1) logs a group whose member listing
+      // failed at info level, as the error's message. Its other info lines
+      // start with the words matched here.
       if (!/^(Providing|Finished providing|Found \d+ groups)/.test(message)) {
         stats.droppedGroups += 1;
         console.error(`roadie dropped a group: ${message}`);

@@ -66,3 +66,7 @@ test('merge replaces same scenario', async () => {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('report only needs results', () => {
+  assert.throws(() => parseOptions(['--report-only']), /--report-only needs --results FILE/);
+});
