@@ -38,7 +38,8 @@ pub fn report_config_errors(provider: &str, errors: &[&ConfigError]) -> Report {
         }
     }
 
-    let mut checks = Checklist::new(&CheckId::PRIVATE_KEY);
+    let planned = planned_checks(&by_check);
+    let mut checks = Checklist::new(&planned);
     let own = by_check.iter().find(|(id, _)| *id == CheckId::Config);
     let config_detail = match own {
         Some((_, list)) => describe(list),
@@ -55,7 +56,7 @@ pub fn report_config_errors(provider: &str, errors: &[&ConfigError]) -> Report {
     for (check, list) in by_check.iter().filter(|(id, _)| *id != CheckId::Config) {
         checks.fail(*check, describe(list), fixes(list));
     }
-    for id in CheckId::PRIVATE_KEY {
+    for id in planned {
         if !checks.has(id) {
             checks.skip(
                 id,
@@ -64,6 +65,20 @@ pub fn report_config_errors(provider: &str, errors: &[&ConfigError]) -> Report {
         }
     }
     Report::new(provider.to_owned(), None, checks.finish(None), None)
+}
+
+/// Returns the checks of the report: those of a private-key provider, and
+/// `app.api-token` before `app.role` when an error concerns `token`.
+fn planned_checks(by_check: &[(CheckId, Vec<&ConfigError>)]) -> Vec<CheckId> {
+    let mut planned = CheckId::PRIVATE_KEY.to_vec();
+    if by_check.iter().any(|(id, _)| *id == CheckId::ApiToken) {
+        let role = planned
+            .iter()
+            .position(|id| *id == CheckId::AppRole)
+            .unwrap_or(planned.len());
+        planned.insert(role, CheckId::ApiToken);
+    }
+    planned
 }
 
 /// Returns the key path below the provider's own path.
@@ -208,6 +223,16 @@ mod tests {
         let report = report_config_errors("prod", &[&missing]);
         assert_eq!(
             report.check(CheckId::KeyParse).map(|c| c.status),
+            Some(Status::Fail)
+        );
+    }
+
+    #[test]
+    fn token_error_fails_api_token_check() {
+        let token = error("catalog.providers.okta.prod.token", "starts with `SSWS`");
+        let report = report_config_errors("prod", &[&token]);
+        assert_eq!(
+            report.check(CheckId::ApiToken).map(|c| c.status),
             Some(Status::Fail)
         );
     }

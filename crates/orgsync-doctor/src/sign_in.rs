@@ -94,16 +94,30 @@ pub(crate) async fn check_token(run: &mut Run<'_>) -> Result<(), CheckId> {
         Err(error) => {
             let failure = classify(&error, &client_id, kid.as_deref(), &fingerprint);
             tracing::debug!(check = %failure.check, error = %error, "token request failed");
-            for check in TOKEN_CHECKS
-                .iter()
-                .take_while(|check| **check != failure.check)
-            {
-                run.checks
-                    .pass(*check, passed_detail(*check, &client_id, kid.as_deref()));
+            // Only an error Okta's token endpoint returned shows that the
+            // steps before the failed one passed.
+            if oauth_rejection(&error).is_some() || failure.check == CheckId::AppDpop {
+                for check in checks_before(failure.check) {
+                    run.checks
+                        .pass(*check, passed_detail(*check, &client_id, kid.as_deref()));
+                }
             }
             run.checks.fail(failure.check, failure.detail, failure.fix);
             Err(failure.check)
         }
+    }
+}
+
+/// Returns the token checks Okta runs before the step `failed` concerns.
+/// A missing key id fails where Okta looks up the key.
+fn checks_before(failed: CheckId) -> &'static [CheckId] {
+    let step = match failed {
+        CheckId::KeyId => CheckId::KeyKnown,
+        other => other,
+    };
+    match TOKEN_CHECKS.iter().position(|check| *check == step) {
+        Some(index) => &TOKEN_CHECKS[..index],
+        None => &[],
     }
 }
 
@@ -187,7 +201,7 @@ pub(crate) fn classify(
             failure(CheckId::AppDpop, DPOP_FIX)
         }
         OktaError::Signing { .. } => failure(
-            CheckId::KeySignature,
+            CheckId::KeyParse,
             "create a new key pair with `orgsync keygen`, add its public key to the app and use its private key",
         ),
         _ => failure(
@@ -526,6 +540,19 @@ mod tests {
             "{}",
             failure.detail
         );
+    }
+
+    #[test]
+    fn missing_kid_passes_checks_before_key_lookup() {
+        assert_eq!(
+            checks_before(CheckId::KeyId),
+            [CheckId::AppClient, CheckId::AppType]
+        );
+    }
+
+    #[test]
+    fn local_failure_passes_no_token_check() {
+        assert!(checks_before(CheckId::KeyParse).is_empty());
     }
 
     #[test]

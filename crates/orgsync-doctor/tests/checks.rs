@@ -298,6 +298,8 @@ async fn missing_kid_with_two_keys_fails_key_id() {
             .is_some_and(|fix| fix.contains("set keyId")),
         "{key_id:?}"
     );
+    assert_eq!(check(&report, CheckId::AppType).status, Status::Pass);
+    assert_eq!(check(&report, CheckId::KeyKnown).status, Status::Skip);
 }
 
 #[tokio::test]
@@ -470,6 +472,20 @@ async fn grant_type_refusal_fails_app_type() {
         "{}",
         app.detail
     );
+}
+
+#[tokio::test]
+async fn token_server_error_passes_nothing() {
+    let stub = rejecting_token_endpoint(503, "server_error", "unavailable").await;
+    let fake = org(1, 0).await;
+    let settings = with(settings(&fake), "oktaUrl", json!(stub.base_url));
+
+    let report = doctor(&settings).await;
+
+    let token = check(&report, CheckId::AppToken);
+    assert_eq!(token.status, Status::Fail);
+    assert!(token.detail.contains("503"), "{}", token.detail);
+    assert_eq!(check(&report, CheckId::AppClient).status, Status::Skip);
 }
 
 #[tokio::test]
