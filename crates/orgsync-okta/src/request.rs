@@ -11,13 +11,14 @@
 //!   one such body, but the same on the retry means the URL is not Okta's
 //!   API, and more retries would only spend the rate limit;
 //! - retried once with a new token: a 401 to a cached access token;
-//! - failed: any other 3xx or 4xx.
+//! - failed: any other 3xx or 4xx, and any body larger than
+//!   [`MAX_BODY_BYTES`].
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant, SystemTime};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use reqwest::header::{
     HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE,
 };
@@ -39,6 +40,13 @@ const OMIT_CREDENTIALS: &str =
     "application/json; okta-response=omitCredentials,omitCredentialsLinks";
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The largest response body the client reads. Okta's largest pages (10,000
+/// groups, or 1,000 members with full profiles) are a few megabytes, so a
+/// body past this limit is not Okta's, and reading it could exhaust memory
+/// within the request timeout.
+// NOTE: an estimate with wide headroom; Okta documents no maximum size.
+pub(crate) const MAX_BODY_BYTES: usize = 128 * 1024 * 1024;
 
 /// One request: the endpoint, the URL and, for messages, the search
 /// expression it carries.
@@ -177,10 +185,14 @@ impl Failure {
     }
 }
 
-/// The result of sending: a complete response, or an error with the
-/// headers if they arrived before it.
+/// The result of sending: a complete response, a response whose body passed
+/// [`MAX_BODY_BYTES`], or an error with the headers if they arrived before it.
 enum Exchange {
     Complete(Reply),
+    TooLarge {
+        status: u16,
+        headers: HeaderMap,
+    },
     Failed {
         headers: Option<HeaderMap>,
         error: reqwest::Error,
@@ -278,6 +290,21 @@ impl OktaClient {
                 tracing::debug!(endpoint = %call.endpoint, url = %call.display_url(), status = reply.status, elapsed_ms, "Okta response");
                 Ok(self.classify(call, reply, limits, auth.as_ref(), received_at))
             }
+            Exchange::TooLarge { status, headers } => {
+                let limits = RateLimitHeaders::parse(&headers);
+                permit.finish(limits.as_ref(), received_at);
+                self.shared.stats.response(status);
+                tracing::debug!(endpoint = %call.endpoint, url = %call.display_url(), status, elapsed_ms, "Okta response body too large");
+                Ok(Outcome::Fail(OktaError::MalformedResponse {
+                    endpoint: call.endpoint,
+                    url: call.display_url(),
+                    status,
+                    reason: format!(
+                        "the body is larger than {} MiB, far more than any Okta page",
+                        MAX_BODY_BYTES >> 20
+                    ),
+                }))
+            }
             Exchange::Failed { headers, error } => {
                 let limits = headers.as_ref().and_then(RateLimitHeaders::parse);
                 permit.finish(limits.as_ref(), received_at);
@@ -301,12 +328,13 @@ impl OktaClient {
         };
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        match response.bytes().await {
-            Ok(body) => Exchange::Complete(Reply {
+        match read_body(response).await {
+            Ok(Some(body)) => Exchange::Complete(Reply {
                 status,
                 headers,
                 body,
             }),
+            Ok(None) => Exchange::TooLarge { status, headers },
             Err(error) => Exchange::Failed {
                 headers: Some(headers),
                 error,
@@ -532,6 +560,19 @@ impl OktaClient {
             auth: self.auth_method(),
         })
     }
+}
+
+/// Reads a response body of at most [`MAX_BODY_BYTES`]. Returns `None` as
+/// soon as the body grows past it, without reading the rest.
+async fn read_body(mut response: reqwest::Response) -> Result<Option<Bytes>, reqwest::Error> {
+    let mut body = BytesMut::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body.freeze()))
 }
 
 fn header_text(headers: &HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {

@@ -452,3 +452,31 @@ async fn far_rate_limit_reset_is_survived() {
         assert!(result.is_ok(), "{result:?}");
     }
 }
+
+#[tokio::test]
+async fn endless_fast_body_is_cut_off() {
+    let server = serve(|_| {
+        Router::new().route(
+            "/api/v1/users",
+            get(|| async {
+                let chunk = Bytes::from(vec![b' '; 1 << 20]);
+                let chunks = stream::repeat_with(move || Ok::<_, Infallible>(chunk.clone()));
+                Body::from_stream(chunks)
+            }),
+        )
+    })
+    .await;
+    let mut config = api_token_config(&server.base_url);
+    config.max_retries = 0;
+    config.request_timeout = Duration::from_secs(60);
+    let client = OktaClient::new(config).expect("client");
+    let started = Instant::now();
+
+    let result = list_users(&client).await;
+
+    assert!(
+        matches!(result, Err(OktaError::MalformedResponse { .. })),
+        "{result:?}"
+    );
+    assert!(started.elapsed() < LISTING_BOUND);
+}
