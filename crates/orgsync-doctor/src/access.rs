@@ -13,7 +13,7 @@
 use orgsync_okta::{Endpoint, GroupWithStats, OktaError, MEMBERS_PAGE_SIZE};
 
 use crate::filters::SelectedGroups;
-use crate::report::CheckId;
+use crate::report::{CheckId, Status};
 use crate::run::Run;
 
 /// The Okta type of the Everyone group.
@@ -193,9 +193,18 @@ pub(crate) fn resources_verdict(
     everyone: Option<&GroupWithStats>,
     visible_groups: Option<usize>,
     samples: &[(String, MemberSample)],
-) -> (crate::Status, String, Option<String>) {
-    use crate::Status;
+) -> Verdict {
+    sample_verdict(samples).unwrap_or_else(|| match everyone {
+        Some(everyone) => whole_org(everyone, samples.len()),
+        None => limited_role(visible_groups),
+    })
+}
 
+/// A check's status, detail and fix.
+pub(crate) type Verdict = (Status, String, Option<String>);
+
+/// Returns the verdict of member lists that Okta refused or cut short.
+fn sample_verdict(samples: &[(String, MemberSample)]) -> Option<Verdict> {
     let refused: Vec<String> = samples
         .iter()
         .filter_map(|(name, sample)| match sample {
@@ -211,7 +220,7 @@ pub(crate) fn resources_verdict(
         let fix = format!(
             "give the app's admin role permission to view these groups' members; {FULL_ROLE_FIX}"
         );
-        return (Status::Fail, detail, Some(fix));
+        return Some((Status::Fail, detail, Some(fix)));
     }
 
     let short: Vec<String> = samples
@@ -223,47 +232,48 @@ pub(crate) fn resources_verdict(
             _ => None,
         })
         .collect();
-    if !short.is_empty() {
-        let detail = format!(
-            "the admin role's resource set hides members of these groups: {}",
-            short.join(", ")
-        );
-        let fix = format!("add the hidden users to the role's resource set; {FULL_ROLE_FIX}");
-        return (Status::Warn, detail, Some(fix));
+    if short.is_empty() {
+        return None;
     }
+    let detail = format!(
+        "the admin role's resource set hides members of these groups: {}",
+        short.join(", ")
+    );
+    let fix = format!("add the hidden users to the role's resource set; {FULL_ROLE_FIX}");
+    Some((Status::Warn, detail, Some(fix)))
+}
 
-    match everyone {
-        Some(everyone) => {
-            let users = everyone.users_count.map_or_else(
-                || "an unknown number of".to_owned(),
-                |count| count.to_string(),
-            );
-            let sampled = if samples.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "; the member lists of {} sampled groups are complete",
-                    samples.len()
-                )
-            };
-            let detail = format!(
-                "Okta shows the app the Everyone group ({users} users), so its role covers the whole org{sampled}"
-            );
-            (Status::Pass, detail, None)
-        }
-        None => {
-            let seen = visible_groups
-                .map(|count| format!("the {count} groups it can see"))
-                .unwrap_or_else(|| "the groups it can see".to_owned());
-            let detail = format!(
-                "the app's admin role is limited to a resource set: Okta hides the Everyone \
-                 group from it, every group outside the set, and every user who is in none of \
-                 {seen}; a sync reads only what the set contains"
-            );
-            let fix = format!("to sync the whole org, {FULL_ROLE_FIX}; to keep the limit, make sure groupFilter selects only groups in the set");
-            (Status::Warn, detail, Some(fix))
-        }
-    }
+fn whole_org(everyone: &GroupWithStats, sampled: usize) -> Verdict {
+    let users = everyone.users_count.map_or_else(
+        || "an unknown number of".to_owned(),
+        |count| count.to_string(),
+    );
+    let samples = if sampled == 0 {
+        String::new()
+    } else {
+        format!("; the member lists of {sampled} sampled groups are complete")
+    };
+    let detail = format!(
+        "Okta shows the app the Everyone group ({users} users), so its role covers the whole \
+         org{samples}"
+    );
+    (Status::Pass, detail, None)
+}
+
+fn limited_role(visible_groups: Option<usize>) -> Verdict {
+    let seen = visible_groups
+        .map(|count| format!("the {count} groups it can see"))
+        .unwrap_or_else(|| "the groups it can see".to_owned());
+    let detail = format!(
+        "the app's admin role is limited to a resource set: Okta hides the Everyone group from \
+         it, every group outside the set, and every user who is in none of {seen}; a sync reads \
+         only what the set contains"
+    );
+    let fix = format!(
+        "to sync the whole org, {FULL_ROLE_FIX}; to keep the limit, make sure groupFilter \
+         selects only groups in the set"
+    );
+    (Status::Warn, detail, Some(fix))
 }
 
 #[cfg(test)]
@@ -271,7 +281,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::Status;
 
     fn group(id: &str, name: &str, count: Option<u64>) -> GroupWithStats {
         let group = serde_json::from_value(

@@ -229,14 +229,7 @@ pub(crate) fn estimate(
         UsersBasis::Members => 0,
         _ => count.users.div_ceil(u64::from(USERS_PAGE_SIZE)).max(1),
     };
-    let member_requests: u64 = groups
-        .groups
-        .iter()
-        .map(|group| {
-            let members = group.users_count.unwrap_or_default();
-            members.div_ceil(u64::from(MEMBERS_PAGE_SIZE)).max(1)
-        })
-        .sum();
+    let member_requests = member_requests(groups);
     let concurrency = provider.concurrency.max(1) as u64;
     let phase = |name, endpoint, requests, parallel| {
         phase_estimate(
@@ -277,6 +270,19 @@ pub(crate) fn estimate(
         timeout_seconds: provider.schedule.timeout.as_secs(),
         latency_ms: u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
     }
+}
+
+/// Returns the member list requests of the groups: one per page, at least
+/// one per group.
+fn member_requests(groups: &SelectedGroups) -> u64 {
+    groups
+        .groups
+        .iter()
+        .map(|group| {
+            let members = group.users_count.unwrap_or_default();
+            members.div_ceil(u64::from(MEMBERS_PAGE_SIZE)).max(1)
+        })
+        .sum()
 }
 
 fn phase_estimate(
