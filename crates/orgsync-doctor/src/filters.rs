@@ -61,8 +61,12 @@ pub(crate) async fn check_users(run: &mut Run<'_>) -> Result<SelectedUsers, Chec
         .body
         .as_array()
         .is_some_and(|users| !users.is_empty());
+    record_users(run, filter.as_deref(), any)?;
+    Ok(SelectedUsers { any })
+}
 
-    match (&filter, any) {
+fn record_users(run: &mut Run<'_>, filter: Option<&str>, any: bool) -> Result<(), CheckId> {
+    match (filter, any) {
         (Some(filter), true) => run.checks.pass(
             CheckId::UserFilter,
             format!("Okta accepts `{filter}` and it selects users"),
@@ -70,8 +74,12 @@ pub(crate) async fn check_users(run: &mut Run<'_>) -> Result<SelectedUsers, Chec
         (Some(filter), false) => {
             run.checks.fail(
                 CheckId::UserFilter,
-                format!("`{filter}` selects no user, so a sync would remove every user from the catalog"),
-                "check the attribute names and values against a user in Okta (Directory > People > the user > Profile); values compare case-insensitively",
+                format!(
+                    "`{filter}` selects no user, so a sync would remove every user from the \
+                     catalog"
+                ),
+                "check the attribute names and values against a user in Okta (Directory > \
+                 People > the user > Profile); values compare case-insensitively",
             );
             return Err(CheckId::UserFilter);
         }
@@ -85,7 +93,7 @@ pub(crate) async fn check_users(run: &mut Run<'_>) -> Result<SelectedUsers, Chec
             "add users in Okta, or check the app's admin role (app.resources)",
         ),
     }
-    Ok(SelectedUsers { any })
+    Ok(())
 }
 
 /// Records `filters.groups` and returns the groups a sync would read.

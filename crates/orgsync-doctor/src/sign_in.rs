@@ -151,19 +151,25 @@ fn check_token_scopes(run: &mut Run<'_>, info: &TokenInfo) -> Result<(), CheckId
         return Ok(());
     }
 
+    let (detail, fix) = missing_scopes_text(&info.scopes, &missing, &run.provider.scopes);
+    run.checks.fail(CheckId::TokenScopes, detail, fix);
+    Err(CheckId::TokenScopes)
+}
+
+/// Returns the detail and fix for a token without the `missing` scopes.
+fn missing_scopes_text(
+    granted: &[String],
+    missing: &[&str],
+    requested: &[String],
+) -> (String, String) {
     let not_requested: Vec<&str> = missing
         .iter()
         .copied()
-        .filter(|scope| {
-            !run.provider
-                .scopes
-                .iter()
-                .any(|requested| requested == scope)
-        })
+        .filter(|scope| !requested.iter().any(|requested| requested == scope))
         .collect();
     let detail = format!(
         "Okta issued a token with the scopes `{}`, without {}",
-        info.scopes.join(" "),
+        granted.join(" "),
         missing.join(" and ")
     );
     let fix = if not_requested.is_empty() {
@@ -177,8 +183,7 @@ fn check_token_scopes(run: &mut Run<'_>, info: &TokenInfo) -> Result<(), CheckId
             not_requested.join(" and ")
         )
     };
-    run.checks.fail(CheckId::TokenScopes, detail, fix);
-    Err(CheckId::TokenScopes)
+    (detail, fix)
 }
 
 /// Attributes a failed token request to the check it fails.
