@@ -41,19 +41,20 @@ const PARALLEL_CELLS: usize = 6;
 const CELL_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The request timeout of runs with slow bodies or latency, well below the
-/// time a slow body takes and the injected latency.
-const SHORT_REQUEST_TIMEOUT: &str = "        requestTimeout: { milliseconds: 600 }\n";
+/// time a slow body takes and the injected latency, and well above what a
+/// fault-free request takes on a loaded machine.
+const SHORT_REQUEST_TIMEOUT: &str = "        requestTimeout: { milliseconds: 1500 }\n";
 
 /// The latency injected by [`Fault::Latency`], longer than both the short
 /// request timeout and the short run timeout.
-const LATENCY: Duration = Duration::from_millis(2500);
+const LATENCY: Duration = Duration::from_secs(4);
 
 /// Settings for persistent latency: requests may wait longer than
 /// [`LATENCY`], but the run may not, so the run's own timeout stops it.
 const SHORT_RUN_TIMEOUT: &str = concat!(
     "        requestTimeout: { seconds: 10 }\n",
     "        schedule:\n",
-    "          timeout: { milliseconds: 1500 }\n",
+    "          timeout: { seconds: 2 }\n",
 );
 
 /// A fault kind of fake-okta.
@@ -118,11 +119,11 @@ impl Fault {
                 malformed_json_rate: 1.0,
                 ..none
             },
-            // 64 bytes every 100 ms: the smallest body, a token response,
-            // takes over a second.
+            // 32 bytes every 100 ms: the smallest body, a token response of
+            // about 900 bytes, takes nearly 3 s.
             Fault::SlowBody => FaultConfig {
                 slow_body: Some(SlowBody {
-                    chunk_bytes: 64,
+                    chunk_bytes: 32,
                     delay: Duration::from_millis(100),
                 }),
                 ..none
@@ -228,7 +229,7 @@ async fn start_cell(fault: Fault) -> TestOrg {
     let builder = FakeOkta::builder()
         .generated(USERS, GROUPS, 29)
         .rate_limits(RateLimitConfig::unlimited());
-    let org = TestOrg::start(builder, fault.provider_settings(false)).await;
+    let org = TestOrg::start(builder, "").await;
     let (code, report) = org.sync(&[]).await;
     assert_eq!(code, 0, "first sync: {report}");
 
@@ -265,7 +266,8 @@ fn faulted(counts: FaultCounts) -> u64 {
         + counts.delayed
 }
 
-async fn run_persistent(org: &TestOrg, fault: Fault, phase: Phase) -> PersistentRun {
+async fn run_persistent(org: &mut TestOrg, fault: Fault, phase: Phase) -> PersistentRun {
+    org.reconfigure(fault.provider_settings(false));
     let before = org.catalog().await;
     org.fake.faults().reset();
     org.fake
@@ -304,6 +306,7 @@ async fn run_transient(org: &mut TestOrg, fault: Fault, phase: Phase) -> Transie
         .faults()
         .set_config(FaultConfig::default())
         .expect("valid faults");
+    org.reconfigure("");
     let (clean_code, clean) = org.sync(&[]).await;
     let clean_run_changes = if clean_code == 0 {
         ["added", "updated", "removed"]
@@ -326,7 +329,7 @@ async fn run_transient(org: &mut TestOrg, fault: Fault, phase: Phase) -> Transie
 
 async fn run_cell(fault: Fault, phase: Phase) -> CellResult {
     let mut org = start_cell(fault).await;
-    let persistent = run_persistent(&org, fault, phase).await;
+    let persistent = run_persistent(&mut org, fault, phase).await;
     let transient = run_transient(&mut org, fault, phase).await;
     CellResult {
         fault,

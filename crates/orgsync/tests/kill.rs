@@ -5,8 +5,8 @@
 //!
 //! The org has 12,000 users, so that applying it takes seconds and a kill
 //! can land in the middle of the write transaction. The first catalog comes
-//! from a run limited to one department, so the killed runs add about
-//! 11,000 users.
+//! from a run limited to one department, so the killed runs add most of the
+//! org.
 //!
 //! A killed run is followed by the next kill's run, which opens the same
 //! file, records a run and reads its catalog. A run that must succeed comes
@@ -49,7 +49,7 @@ const READING_LATENCY: Duration = Duration::from_millis(10);
 
 /// Time after the apply phase starts at which the run is killed. Applying
 /// 20,000 users took about 6 s on a two-core machine in a debug build, so
-/// applying 11,000 should take about 3 s there (an estimate).
+/// applying most of 12,000 should take about 3 s there (an estimate).
 const APPLY_KILL_DELAYS: [Duration; 3] = [
     Duration::ZERO,
     Duration::from_millis(500),
