@@ -225,7 +225,7 @@ struct TransientRun {
 
 /// Starts a cell's fake org with a first catalog in place, and removes one
 /// user from Okta, so that any run that applies changes the catalog.
-async fn start_cell(fault: Fault) -> TestOrg {
+async fn start_cell() -> TestOrg {
     let builder = FakeOkta::builder()
         .generated(USERS, GROUPS, 29)
         .rate_limits(RateLimitConfig::unlimited());
@@ -328,7 +328,7 @@ async fn run_transient(org: &mut TestOrg, fault: Fault, phase: Phase) -> Transie
 }
 
 async fn run_cell(fault: Fault, phase: Phase) -> CellResult {
-    let mut org = start_cell(fault).await;
+    let mut org = start_cell().await;
     let persistent = run_persistent(&mut org, fault, phase).await;
     let transient = run_transient(&mut org, fault, phase).await;
     CellResult {
