@@ -47,12 +47,16 @@ const READING_KILL_POINTS: [u64; 4] = [1, 5, 30, 70];
 /// request count moves slowly enough to stop the run near a kill point.
 const READING_LATENCY: Duration = Duration::from_millis(10);
 
-/// Time after the apply phase starts at which the run is killed. Applying
-/// 20,000 users took about 6 s on a two-core machine in a debug build, so
-/// applying most of 12,000 should take about 3 s there (an estimate).
-const APPLY_KILL_DELAYS: [Duration; 3] = [
+/// Times after the apply phase starts at which runs are killed, from the
+/// start of the write transaction towards its commit. Applying most of the
+/// 12,000 users takes seconds in a debug build, so the early kills land
+/// inside the transaction. On a fast machine a later kill may come after
+/// the commit. It must then find the whole new catalog, and the series ends.
+const APPLY_KILL_DELAYS: [Duration; 5] = [
     Duration::ZERO,
-    Duration::from_millis(500),
+    Duration::from_millis(100),
+    Duration::from_millis(300),
+    Duration::from_millis(700),
     Duration::from_millis(1500),
 ];
 
@@ -219,10 +223,21 @@ async fn kill_while_reading(org: &mut TestOrg, before: &[Value]) {
     assert_next_run_succeeds(org, "after the kills while reading").await;
 }
 
-/// Kills runs while they apply, and returns how many kills landed before
-/// the change committed.
-async fn kill_while_applying(org: &mut TestOrg, before: &[Value]) -> usize {
-    let mut killed = 0;
+/// The outcome of the kills while applying.
+struct ApplyKills {
+    /// Kills that landed before the commit and left the catalog as it was.
+    before_commit: usize,
+    /// Whether a run committed the whole org before it was killed or ended.
+    committed: bool,
+}
+
+/// Kills runs while they apply. Each kill must leave either the catalog from
+/// before the run or, after the commit, the complete new one.
+async fn kill_while_applying(org: &mut TestOrg, before: &[Value]) -> ApplyKills {
+    let mut kills = ApplyKills {
+        before_commit: 0,
+        committed: false,
+    };
     for delay in APPLY_KILL_DELAYS {
         let context = format!("killed {} ms into the apply", delay.as_millis());
         org.reconfigure(WHOLE_ORG);
@@ -232,17 +247,33 @@ async fn kill_while_applying(org: &mut TestOrg, before: &[Value]) -> usize {
         tokio::time::sleep(delay).await;
         let status = run.kill().await;
         assert_eq!(integrity(org).await, "ok", "{context}");
-
         if !was_killed(status) {
-            // The apply finished before the kill, so there is nothing left
-            // to check at longer delays.
             assert!(status.success(), "{context}: the run ended with {status}");
-            break;
         }
-        killed += 1;
-        assert!(org.catalog().await == before, "{context}: catalog changed");
+
+        if org.catalog().await == before {
+            assert!(
+                was_killed(status),
+                "{context}: the run succeeded but changed nothing"
+            );
+            kills.before_commit += 1;
+            continue;
+        }
+        // The run committed before the kill. Its catalog must be the whole
+        // org, which a full run confirms by finding nothing to change.
+        let (code, report) = org.sync(&[]).await;
+        assert_eq!(code, 0, "{context}: the run after the commit failed: {report}");
+        for list in ["added", "updated", "removed"] {
+            assert_eq!(
+                change_count(&report, list),
+                0,
+                "{context}: the catalog was only partly applied ({list} entities remained)"
+            );
+        }
+        kills.committed = true;
+        break;
     }
-    killed
+    kills
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -252,11 +283,15 @@ async fn sigkill_keeps_previous_catalog() {
     assert!(!before.is_empty(), "the first catalog has entities");
 
     kill_while_reading(&mut org, &before).await;
-    let killed_in_apply = kill_while_applying(&mut org, &before).await;
+    let kills = kill_while_applying(&mut org, &before).await;
     assert!(
-        killed_in_apply >= 2,
-        "only {killed_in_apply} kills landed before the apply committed"
+        kills.before_commit >= 1,
+        "no kill landed before the apply committed"
     );
+    if kills.committed {
+        assert!(entity_count(&org).await > USERS / 2, "the whole org is stored");
+        return;
+    }
 
     org.reconfigure(WHOLE_ORG);
     let (code, report) = org.sync(&[]).await;
