@@ -3,7 +3,11 @@
 //!
 //! Access: `/healthz`, `/readyz` and `/api/openapi.json` are open; the
 //! catalog, the provider status API and `/metrics` need the read token when
-//! one is set; a refresh needs the admin token ([`crate::auth`]).
+//! one is set; a refresh needs the admin token ([`crate::auth`]). The web
+//! UI's pages ([`crate::ui`]) check read access themselves, because a
+//! signed-in viewer may read them without a token. They are not API routes,
+//! so they are left out of the route list that the OpenAPI document is
+//! checked against.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -25,6 +29,7 @@ use crate::openapi;
 use crate::providers;
 use crate::routes::{RouteInfo, RouteList};
 use crate::scheduler::Scheduler;
+use crate::ui;
 
 /// What the application serves from.
 #[derive(Clone)]
@@ -73,6 +78,7 @@ pub fn build_router(parts: &AppParts) -> (Router, Vec<RouteInfo>) {
         .merge(reads)
         .merge(writes)
         .merge(open)
+        .merge(ui::routes(parts))
         .fallback(not_found)
         .layer(from_fn_with_state(Arc::clone(&parts.metrics), observe))
         .layer(from_fn(error_body));
@@ -105,12 +111,18 @@ async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next: Ne
     response
 }
 
-async fn not_found(request: Request) -> ApiError {
+/// Responds to a request that matches no route: browsers get the UI's 404
+/// page, API clients the Backstage error body.
+async fn not_found(request: Request) -> Response {
+    if ui::wants_html(request.headers()) {
+        return ui::unknown_page(&request);
+    }
     ApiError::NotFound(format!(
         "No route for {} {}; GET /api/openapi.json lists the routes",
         request.method(),
         request.uri().path()
     ))
+    .into_response()
 }
 
 /// `GET /healthz`: the process is up.

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use http::HeaderMap;
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
@@ -62,8 +63,14 @@ enum Access {
 }
 
 impl AuthConfig {
-    fn access(&self, request: &Request) -> Access {
-        let Some(presented) = bearer_token(request) else {
+    /// Returns whether a request with `headers` may read: always when no read token
+    /// is set, else when it carries the read or the admin token.
+    pub fn allows_read(&self, headers: &HeaderMap) -> bool {
+        self.read_token.is_none() || self.access(headers) != Access::None
+    }
+
+    fn access(&self, headers: &HeaderMap) -> Access {
+        let Some(presented) = bearer_token(headers) else {
             return Access::None;
         };
         if self
@@ -85,12 +92,8 @@ impl AuthConfig {
 }
 
 /// The token of an `Authorization: Bearer <token>` header.
-fn bearer_token(request: &Request) -> Option<&str> {
-    let header = request
-        .headers()
-        .get(http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let header = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = header.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
@@ -119,7 +122,7 @@ pub async fn require_read(
     request: Request,
     next: Next,
 ) -> Response {
-    if auth.read_token.is_some() && auth.access(&request) == Access::None {
+    if !auth.allows_read(request.headers()) {
         tracing::debug!(path = %request.uri().path(), "read request without a valid token rejected");
         return unauthenticated("Reading");
     }
@@ -140,7 +143,7 @@ pub async fn require_admin(
         )
         .into_response();
     }
-    if auth.access(&request) != Access::Admin {
+    if auth.access(request.headers()) != Access::Admin {
         tracing::warn!(path = %request.uri().path(), "write request without the admin token rejected");
         return unauthenticated("This request");
     }

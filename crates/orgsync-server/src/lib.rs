@@ -12,7 +12,8 @@
 //! - [`auth`]: the read and admin bearer tokens;
 //! - [`error`]: API errors in Backstage's error body, and start-up errors;
 //! - [`reload`]: SIGHUP config reload and shutdown signals;
-//! - [`server`]: starting and stopping.
+//! - [`server`]: starting and stopping;
+//! - [`ui`]: the web UI at `/`.
 
 pub mod app;
 pub mod auth;
@@ -25,6 +26,7 @@ pub mod reload;
 pub mod routes;
 pub mod scheduler;
 pub mod server;
+pub mod ui;
 
 #[cfg(test)]
 mod testing;
