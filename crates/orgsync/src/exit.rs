@@ -8,3 +8,7 @@ pub const FAILURE: u8 = 1;
 pub const CONFIG: u8 = 2;
 /// The removal guard stopped a run; nothing was applied.
 pub const BLOCKED: u8 = 3;
+/// A signal (Ctrl-C or SIGTERM) stopped the command before it finished, and
+/// the stopped run left the catalog unchanged. Shells report 130 for a
+/// process ended by SIGINT.
+pub const INTERRUPTED: u8 = 130;

@@ -38,7 +38,9 @@ pub async fn run(args: SyncArgs) -> u8 {
 }
 
 /// Runs the providers one after another, stopping the current run (with no
-/// change to the catalog) on Ctrl-C.
+/// change to the catalog) on Ctrl-C or SIGTERM. A run that has started
+/// writing the catalog finishes its transaction first. A second signal
+/// exits at once, so the database rolls the unfinished transaction back.
 pub async fn sync_all(
     providers: &[&ProviderConfig],
     store: Arc<dyn Store>,
@@ -46,13 +48,7 @@ pub async fn sync_all(
     mode: ProgressMode,
 ) -> Vec<Result<SyncReport, SyncError>> {
     let cancel = CancellationToken::new();
-    let on_interrupt = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("interrupted: stopping the run; the catalog stays as it was");
-            on_interrupt.cancel();
-        }
-    });
+    tokio::spawn(stop_on_signals(cancel.clone()));
 
     let mut outcomes = Vec::with_capacity(providers.len());
     for provider in providers {
@@ -66,6 +62,49 @@ pub async fn sync_all(
         outcomes.push(outcome);
     }
     outcomes
+}
+
+/// Cancels `cancel` on the first Ctrl-C or SIGTERM and exits the process on
+/// the second.
+async fn stop_on_signals(cancel: CancellationToken) {
+    let Some(first) = next_stop_signal().await else {
+        return;
+    };
+    eprintln!(
+        "{first}: stopping; the catalog stays as it was unless the run is already \
+         writing it, in which case the write finishes (send the signal again to exit now)"
+    );
+    cancel.cancel();
+
+    let Some(second) = next_stop_signal().await else {
+        return;
+    };
+    eprintln!("{second} again: exiting now; the database rolls back the unfinished write");
+    std::process::exit(i32::from(exit::INTERRUPTED));
+}
+
+/// Waits for Ctrl-C or SIGTERM and returns its name, or `None` when the
+/// signal handlers cannot be installed.
+#[cfg(unix)]
+async fn next_stop_signal() -> Option<&'static str> {
+    use tokio::signal::unix::{signal, SignalKind};
+
+    let mut terminate = match signal(SignalKind::terminate()) {
+        Ok(terminate) => terminate,
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the run");
+            return tokio::signal::ctrl_c().await.ok().map(|()| "interrupted");
+        }
+    };
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result.ok().map(|()| "interrupted"),
+        _ = terminate.recv() => Some("terminated"),
+    }
+}
+
+#[cfg(not(unix))]
+async fn next_stop_signal() -> Option<&'static str> {
+    tokio::signal::ctrl_c().await.ok().map(|()| "interrupted")
 }
 
 fn select_providers<'a>(
@@ -111,7 +150,12 @@ pub fn exit_code(outcomes: &[Result<SyncReport, SyncError>]) -> u8 {
     let blocked = outcomes
         .iter()
         .any(|outcome| matches!(outcome, Err(error) if error.is_blocked()));
-    if failed {
+    let interrupted = outcomes
+        .iter()
+        .any(|outcome| matches!(outcome, Err(SyncError::Cancelled { .. })));
+    if interrupted {
+        exit::INTERRUPTED
+    } else if failed {
         exit::FAILURE
     } else if blocked {
         exit::BLOCKED
