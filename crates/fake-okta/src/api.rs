@@ -10,9 +10,10 @@
 //! Every API request first passes [`AuthState::authorize`], and then the
 //! app's admin role applies. Without a role, every request gets
 //! `403 E0000006`. A role limited to some groups shows only those groups
-//! (Everyone only if listed) and their members. A request for another group
-//! or user then gets `403 E0000006`, or `404 E0000007` when the role is set
-//! to hide them. Paging, selection and rendering live in the submodules.
+//! (Everyone only if listed) and their members, or the members of the
+//! groups its user permissions cover when those are set apart. A request
+//! for another group or user then gets `403 E0000006`, or `404 E0000007`
+//! when the role is set to hide them. Paging, selection and rendering live in the submodules.
 
 // Handlers return Okta's complete error response as the `Err` value; it is
 // built at most once per request, so its size does not matter.
@@ -122,6 +123,8 @@ enum Access {
     Groups {
         group_ids: BTreeSet<String>,
         hidden: HiddenResponse,
+        /// The groups whose members the role may read; `None` means `group_ids`.
+        member_group_ids: Option<BTreeSet<String>>,
     },
 }
 
@@ -129,7 +132,11 @@ impl Access {
     fn user_visible(&self, org: &Org, user_id: &str) -> bool {
         match self {
             Access::Everything => true,
-            Access::Groups { group_ids, .. } => org.is_member_of_any(group_ids, user_id),
+            Access::Groups {
+                group_ids,
+                member_group_ids,
+                ..
+            } => org.is_member_of_any(member_group_ids.as_ref().unwrap_or(group_ids), user_id),
         }
     }
 
@@ -163,7 +170,15 @@ fn authorize(state: &ApiState, request: &ApiRequest, scope: &str) -> Result<Acce
             tracing::debug!(client_id = %principal.client_id, "client has no admin role");
             Err(responses::forbidden())
         }
-        AdminScope::Groups { group_ids, hidden } => Ok(Access::Groups { group_ids, hidden }),
+        AdminScope::Groups {
+            group_ids,
+            hidden,
+            member_group_ids,
+        } => Ok(Access::Groups {
+            group_ids,
+            hidden,
+            member_group_ids,
+        }),
     }
 }
 
@@ -436,9 +451,12 @@ async fn list_group_users(
     if !access.group_visible(&id) {
         return Err(access.hidden(&id, ResourceKind::Group));
     }
+    // NOTE: whether Okta leaves out members the role may not read, as here,
+    // or rejects the whole list is a guess.
     let members = org
         .members_after(&id, after)
-        .ok_or_else(|| responses::not_found(&id, ResourceKind::Group))?;
+        .ok_or_else(|| responses::not_found(&id, ResourceKind::Group))?
+        .filter(|user| access.user_visible(&org, user.id()));
     let (page, more) = take_page(members, limit);
     let next = page
         .last()

@@ -1,11 +1,14 @@
 //! Authentication and authorization for the fake org.
 //!
 //! Terms used throughout this module:
-//! - A *client registration* is an OAuth 2.0 service app. It lists the client
-//!   id, the public JWKs that verify the app's `private_key_jwt` client
-//!   assertions and the Okta API scopes granted to it. It also says whether
-//!   the app must use DPoP, which SSWS API tokens act for it, and which admin
-//!   role limits what it may read.
+//! - A *client registration* is an OAuth 2.0 app, normally a service app. It
+//!   lists the client id, the public JWKs that verify the app's
+//!   `private_key_jwt` client assertions and the Okta API scopes granted to
+//!   it. It also says whether the app must use DPoP, which SSWS API tokens
+//!   act for it, and which admin role limits what it may read. Its
+//!   application type, client authentication method and grant types default
+//!   to what orgsync needs; other values make the token endpoint reject the
+//!   app as Okta does.
 //! - A *client assertion* is the signed JWT a client sends to
 //!   `POST /oauth2/v1/token` to authenticate itself.
 //! - An *access token* is what the token endpoint issues; API requests present
@@ -36,7 +39,7 @@ use axum::response::Response;
 use axum::Router;
 use serde::{Deserialize, Serialize};
 
-pub use clock::{Clock, SystemClock, TestClock};
+pub use clock::{Clock, SkewedClock, SystemClock, TestClock};
 pub use credentials::{generate_credentials, CredentialsError, GeneratedCredentials, KeyKind};
 pub use jose::JwkError;
 
@@ -67,6 +70,61 @@ pub struct ClientRegistration {
     /// The admin role assigned to the app.
     #[serde(default)]
     pub admin_scope: AdminScope,
+    /// The app's type, Okta's `settings.oauthClient.application_type`.
+    #[serde(default)]
+    pub application_type: ApplicationType,
+    /// The app's client authentication method at the token endpoint, Okta's
+    /// `credentials.oauthClient.token_endpoint_auth_method`.
+    #[serde(default)]
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    /// The grant types the app may use, Okta's
+    /// `settings.oauthClient.grant_types`.
+    #[serde(default = "client_credentials_only")]
+    pub grant_types: BTreeSet<String>,
+}
+
+/// The grant type of service apps, and the only one the fake serves.
+pub const CLIENT_CREDENTIALS: &str = "client_credentials";
+
+fn client_credentials_only() -> BTreeSet<String> {
+    BTreeSet::from([CLIENT_CREDENTIALS.to_owned()])
+}
+
+/// The type of an OAuth app in Okta. Only `service` apps (API Services in
+/// the Admin Console) may use the client credentials grant with the org
+/// authorization server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicationType {
+    /// An API Services app.
+    #[default]
+    Service,
+    /// A web app with a server-side backend.
+    Web,
+    /// A native (mobile or desktop) app.
+    Native,
+    /// A single-page app.
+    Browser,
+}
+
+/// A client authentication method at the token endpoint. The org
+/// authorization server accepts client credentials requests only with
+/// `private_key_jwt`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenEndpointAuthMethod {
+    /// A client assertion signed with the app's private key (Public key /
+    /// Private key in the Admin Console).
+    #[default]
+    PrivateKeyJwt,
+    /// A client secret in the `Authorization: Basic` header.
+    ClientSecretBasic,
+    /// A client secret in the form body.
+    ClientSecretPost,
+    /// A client assertion signed with the client secret (HMAC).
+    ClientSecretJwt,
+    /// No client authentication (public clients).
+    None,
 }
 
 /// The part of the org an app's admin role may read.
@@ -85,6 +143,13 @@ pub enum AdminScope {
         /// The response to requests for groups outside the role.
         #[serde(default)]
         hidden: HiddenResponse,
+        /// Ids of the groups whose members the role may read, when they
+        /// differ from `group_ids`: a custom role whose user permissions
+        /// cover fewer groups than its group permissions. Member lists of
+        /// covered groups then leave out the members it may not read, while
+        /// the groups' member counts still count them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        member_group_ids: Option<BTreeSet<String>>,
     },
 }
 
@@ -188,6 +253,12 @@ impl fmt::Debug for ClientRegistration {
                 &format!("<{} redacted>", self.api_tokens.len()),
             )
             .field("admin_scope", &self.admin_scope)
+            .field("application_type", &self.application_type)
+            .field(
+                "token_endpoint_auth_method",
+                &self.token_endpoint_auth_method,
+            )
+            .field("grant_types", &self.grant_types)
             .finish()
     }
 }
@@ -385,7 +456,8 @@ impl AuthState {
         self.read_clients().get(client_id).cloned()
     }
 
-    fn now(&self) -> SystemTime {
+    /// Returns the org's current time, read from its clock.
+    pub fn now(&self) -> SystemTime {
         self.inner.clock.now()
     }
 
@@ -525,6 +597,7 @@ mod tests {
         let expected = AdminScope::Groups {
             group_ids: BTreeSet::from(["00g1".to_owned()]),
             hidden: HiddenResponse::Forbidden,
+            member_group_ids: None,
         };
         assert_eq!(client.admin_scope, expected);
         assert!(!client.dpop_required);

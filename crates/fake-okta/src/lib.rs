@@ -15,6 +15,7 @@
 //! - [`limits`]: per-bucket rate limits and the concurrency limit.
 //! - [`faults`]: seeded fault injection.
 //! - [`control`]: the `/_fake/` control API and request counters.
+//! - [`other_server`]: servers that are not an Okta org, served in its place.
 //! - [`server`]: assembling the router and starting the server.
 //!
 //! Start one in a test with [`server::FakeOkta::builder`], or run the
@@ -62,4 +63,5 @@ pub mod faults;
 pub mod generate;
 pub mod limits;
 pub mod org;
+pub mod other_server;
 pub mod server;

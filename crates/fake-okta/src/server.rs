@@ -22,14 +22,16 @@
 //!
 //! Layers, from the outside in: Okta's common response headers, request
 //! counting, rate limits, faults, then the token endpoint and API handlers.
-//! The `/_fake/` control API sits outside all of them.
+//! The `/_fake/` control API sits outside all of them. A fake started with
+//! [`FakeOktaBuilder::other_server`] serves a server that is not Okta, with
+//! request counting, in place of all of them.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::Router;
@@ -47,6 +49,7 @@ use crate::faults::{self, FaultConfig, FaultConfigError, FaultState};
 use crate::generate::{generate_org, GenerateOptions};
 use crate::limits::{self, LimitState, RateLimitConfig, RateLimitConfigError};
 use crate::org::{Org, OrgHandle};
+use crate::other_server::{self, OtherServer};
 
 /// How long [`RunningFakeOkta::shutdown`] waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -114,6 +117,7 @@ pub struct FakeOktaBuilder {
     faults: FaultConfig,
     token_ttl: Duration,
     clock: Arc<dyn Clock>,
+    other_server: Option<OtherServer>,
 }
 
 impl Default for FakeOktaBuilder {
@@ -126,6 +130,7 @@ impl Default for FakeOktaBuilder {
             faults: FaultConfig::default(),
             token_ttl: DEFAULT_TOKEN_TTL,
             clock: Arc::new(SystemClock),
+            other_server: None,
         }
     }
 }
@@ -140,6 +145,7 @@ impl std::fmt::Debug for FakeOktaBuilder {
             .field("rate_limits", &self.rate_limits)
             .field("faults", &self.faults)
             .field("token_ttl", &self.token_ttl)
+            .field("other_server", &self.other_server)
             .finish_non_exhaustive()
     }
 }
@@ -209,9 +215,17 @@ impl FakeOktaBuilder {
         self
     }
 
-    /// Sets the clock for token expiry and rate-limit windows.
+    /// Sets the org's clock: the `Date` header of every response, token and
+    /// client assertion times, and rate-limit windows follow it.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Serves `server`, which is not an Okta org, in place of the org. The
+    /// `/_fake/` control API stays.
+    pub fn other_server(mut self, server: OtherServer) -> Self {
+        self.other_server = Some(server);
         self
     }
 
@@ -257,6 +271,7 @@ impl FakeOktaBuilder {
             faults,
             counter: RequestCounter::default(),
             base_url,
+            other_server: self.other_server,
         };
         let app = parts.router();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -322,20 +337,18 @@ struct Parts {
     faults: FaultState,
     counter: RequestCounter,
     base_url: String,
+    other_server: Option<OtherServer>,
 }
 
 impl Parts {
     fn router(&self) -> Router {
-        let api_state = ApiState::new(self.org.clone(), self.auth.clone(), &self.base_url);
-        let served = Router::new()
-            .merge(auth::router(self.auth.clone()))
-            .merge(api::router(api_state))
-            .fallback(api::unknown_path)
-            .method_not_allowed_fallback(api::method_not_allowed);
-        let served = faults::layer(served, self.faults.clone());
-        let served = limits::layer(served, self.limits.clone());
-        let served = control::count_layer(served, self.counter.clone());
-        let served = served.layer(axum::middleware::from_fn(okta_headers));
+        let served = match self.other_server {
+            Some(server) => {
+                let served = other_server::router(server);
+                control::count_layer(served, self.counter.clone())
+            }
+            None => self.org_router(),
+        };
 
         let control_state = ControlState {
             org: self.org.clone(),
@@ -347,13 +360,35 @@ impl Parts {
         };
         served.merge(control::router(control_state))
     }
+
+    /// Returns the router of the org: the token endpoint and the API with
+    /// their faults, rate limits, request counts and Okta's headers.
+    fn org_router(&self) -> Router {
+        let api_state = ApiState::new(self.org.clone(), self.auth.clone(), &self.base_url);
+        let served = Router::new()
+            .merge(auth::router(self.auth.clone()))
+            .merge(api::router(api_state))
+            .fallback(api::unknown_path)
+            .method_not_allowed_fallback(api::method_not_allowed);
+        let served = faults::layer(served, self.faults.clone());
+        let served = limits::layer(served, self.limits.clone());
+        let served = control::count_layer(served, self.counter.clone());
+        served.layer(axum::middleware::from_fn_with_state(
+            self.auth.clone(),
+            okta_headers,
+        ))
+    }
 }
 
 /// Adds the headers every Okta response carries, unless already set: a
-/// fresh `x-okta-request-id` and Okta's caching and sniffing headers.
-/// (`date` is added by the HTTP server.)
-async fn okta_headers(request: Request, next: Next) -> Response {
+/// fresh `x-okta-request-id`, Okta's caching and sniffing headers, and a
+/// `date` read from the org's clock (the HTTP server adds none when one is
+/// set).
+async fn okta_headers(State(auth): State<AuthState>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
+    if let Ok(date) = HeaderValue::from_str(&http_date(auth.now())) {
+        response.headers_mut().entry(header::DATE).or_insert(date);
+    }
     let request_id = uuid::Uuid::new_v4().simple().to_string();
     let fixed: [(&str, &str); 4] = [
         ("cache-control", "no-cache, no-store"),
@@ -373,6 +408,14 @@ async fn okta_headers(request: Request, next: Next) -> Response {
             .or_insert(HeaderValue::from_static(value));
     }
     response
+}
+
+/// Formats `time` as an HTTP date (RFC 9110 IMF-fixdate), such as
+/// `Sun, 06 Nov 1994 08:49:37 GMT`.
+fn http_date(time: SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(time)
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
 }
 
 /// A fake org serving on a loopback port. Dropping it stops the server.

@@ -4,10 +4,14 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use common::{Harness, Reply};
+use fake_okta::auth::SkewedClock;
 use fake_okta::generate::{generate_org, org_from_fixture, GenerateOptions};
 use fake_okta::limits::RateLimitConfig;
+use fake_okta::other_server::OtherServer;
 use fake_okta::server::FakeOkta;
 use serde_json::{json, Value};
 
@@ -329,6 +333,57 @@ async fn responses_carry_okta_headers() {
         }
         assert_eq!(reply.headers["content-type"], "application/json", "{path}");
     }
+}
+
+#[tokio::test]
+async fn date_header_follows_org_clock() {
+    let ahead = Duration::from_secs(600);
+    let builder = FakeOkta::builder()
+        .org(fixture_org())
+        .clock(Arc::new(SkewedClock::ahead(ahead)));
+    let harness = Harness::start(builder).await;
+    let sent = SystemTime::now();
+
+    let reply = harness
+        .get_with_authorization("/.well-known/okta-organization", None)
+        .await;
+
+    let date = reply.headers["date"].to_str().expect("ASCII date");
+    let date = chrono::DateTime::parse_from_rfc2822(date).expect("HTTP date");
+    let date = SystemTime::from(date);
+    let skew = date.duration_since(sent).expect("date after the request");
+    assert!(skew >= ahead - Duration::from_secs(1), "{skew:?}");
+    assert!(skew <= ahead + Duration::from_secs(5), "{skew:?}");
+}
+
+#[tokio::test]
+async fn website_serves_no_org_metadata() {
+    let builder = FakeOkta::builder().other_server(OtherServer::Website);
+    let harness = Harness::start(builder).await;
+
+    let reply = harness
+        .get_with_authorization("/.well-known/okta-organization", None)
+        .await;
+
+    assert_eq!(reply.status, 404);
+    assert!(
+        reply.headers["content-type"]
+            .to_str()
+            .is_ok_and(|kind| kind.starts_with("text/html")),
+        "{:?}",
+        reply.headers
+    );
+}
+
+#[tokio::test]
+async fn single_page_app_answers_api_with_html() {
+    let builder = FakeOkta::builder().other_server(OtherServer::SinglePageApp);
+    let harness = Harness::start(builder).await;
+
+    let reply = harness.get("/api/v1/users").await;
+
+    assert_eq!(reply.status, 200);
+    assert!(!reply.headers.contains_key("x-okta-request-id"));
 }
 
 #[tokio::test]

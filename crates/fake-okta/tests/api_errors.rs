@@ -265,6 +265,7 @@ async fn scoped_harness(hidden: HiddenResponse) -> (Harness, String, [String; 4]
     let scope = AdminScope::Groups {
         group_ids: BTreeSet::from([allowed.clone()]),
         hidden,
+        member_group_ids: None,
     };
     let credentials = generate_credentials(KeyKind::EcP256, Some(6));
     let mut client = credentials.registration(&READ_SCOPES);
@@ -383,4 +384,39 @@ async fn server_starts_without_clients() {
         .expect("request sent");
     assert_eq!(response.status(), 200);
     fake.shutdown().await;
+}
+
+#[tokio::test]
+async fn member_groups_narrow_member_lists() {
+    let harness = Harness::with_org(small_org()).await;
+    let (allowed, _, other, _) = scoped_ids(&harness);
+    let credentials = generate_credentials(KeyKind::EcP256, Some(7));
+    let mut client = credentials.registration(&READ_SCOPES);
+    client.admin_scope = AdminScope::Groups {
+        group_ids: BTreeSet::from([allowed.clone(), other.clone()]),
+        hidden: HiddenResponse::Forbidden,
+        member_group_ids: Some(BTreeSet::from([allowed.clone()])),
+    };
+    harness.fake.auth().upsert_client(client);
+    let token = harness
+        .fake
+        .auth()
+        .mint_access_token(&credentials.client_id, &READ_SCOPES)
+        .expect("token");
+    let token = format!("Bearer {token}");
+
+    let reply = harness
+        .get_with_authorization(&format!("/api/v1/groups/{other}/users"), Some(&token))
+        .await;
+
+    let org = harness.fake.org_handle();
+    let org = org.read();
+    let all_members = org.member_count(&other).expect("group");
+    assert_eq!(reply.status, 200);
+    assert!(reply.ids().iter().all(|id| org.is_member(&allowed, id)));
+    assert!(
+        reply.ids().len() < all_members,
+        "{} of {all_members} members listed",
+        reply.ids().len()
+    );
 }

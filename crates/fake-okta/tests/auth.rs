@@ -8,7 +8,7 @@
 //! Expected error bodies are read at run time from Okta's published error
 //! catalogues in the shared `okta-reference` folder beside the workspace.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -20,8 +20,8 @@ use axum::{Json, Router};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use fake_okta::auth::{
-    self, generate_credentials, AdminScope, AuthConfig, AuthState, ClientRegistration,
-    GeneratedCredentials, KeyKind, TestClock,
+    self, generate_credentials, AdminScope, ApplicationType, AuthConfig, AuthState,
+    ClientRegistration, GeneratedCredentials, KeyKind, TestClock, TokenEndpointAuthMethod,
 };
 use http::{HeaderMap, Method, Uri};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -865,6 +865,57 @@ async fn client_without_jwks_rejected() {
         .await;
 
     assert_oauth_error(response, "client_assertion_jwks_not_configured", None).await;
+}
+
+#[tokio::test]
+async fn client_secret_app_rejects_assertion() {
+    let client = rsa_client();
+    let mut registration = registration(client);
+    registration.token_endpoint_auth_method = TokenEndpointAuthMethod::ClientSecretBasic;
+    let fake = Fake::start(vec![registration]).await;
+
+    let response = fake
+        .token_request(&fake.assertion(client, Algorithm::RS256), USERS_READ, None)
+        .await;
+
+    assert_oauth_error(response, "invalid_token_endpoint_auth_method", None).await;
+}
+
+#[tokio::test]
+async fn web_app_rejected_for_client_credentials() {
+    let client = rsa_client();
+    let mut registration = registration(client);
+    registration.application_type = ApplicationType::Web;
+    registration
+        .grant_types
+        .insert("authorization_code".to_owned());
+    let fake = Fake::start(vec![registration]).await;
+
+    let response = fake
+        .token_request(&fake.assertion(client, Algorithm::RS256), USERS_READ, None)
+        .await;
+
+    assert_oauth_error(
+        response,
+        "invalid_application_type_client_credentials",
+        None,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn app_without_grant_rejected() {
+    let client = rsa_client();
+    let mut registration = registration(client);
+    registration.application_type = ApplicationType::Web;
+    registration.grant_types = BTreeSet::from(["authorization_code".to_owned()]);
+    let fake = Fake::start(vec![registration]).await;
+
+    let response = fake
+        .token_request(&fake.assertion(client, Algorithm::RS256), USERS_READ, None)
+        .await;
+
+    assert_oauth_error(response, "unauthorized_client", Some("authorization_code")).await;
 }
 
 // ---------------------------------------------------------------------------

@@ -606,6 +606,7 @@ fn limit_role(
             .map(|(id, _)| id.clone())
             .collect::<BTreeSet<_>>(),
         hidden,
+        member_group_ids: None,
     };
     fake.auth().upsert_client(registration);
     groups.into_iter().map(|(_, name)| name).collect()

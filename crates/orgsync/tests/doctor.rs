@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Output;
 
 use common::{TestOrg, SCOPES};
-use fake_okta::auth::{AdminScope, ClientRegistration};
+use fake_okta::auth::{AdminScope, ApplicationType, ClientRegistration, TokenEndpointAuthMethod};
 use fake_okta::server::{FakeOkta, RunningFakeOkta};
 use orgsync_okta::{ClientConfig, Credentials, OktaClient, PrivateKey};
 use serde_json::Value;
@@ -222,6 +222,9 @@ fn register(fake: &RunningFakeOkta, client_id: &str, jwk: Value) {
         dpop_required: false,
         api_tokens: Vec::new(),
         admin_scope: AdminScope::Everything,
+        application_type: ApplicationType::Service,
+        token_endpoint_auth_method: TokenEndpointAuthMethod::PrivateKeyJwt,
+        grant_types: BTreeSet::from(["client_credentials".to_owned()]),
     });
 }
 

@@ -4,6 +4,7 @@
 //! The client is the one named by the `client_id` form parameter or, without
 //! it, by the assertion's `iss`. Then, in this order:
 //! - `iss` and `sub` must equal the client id;
+//! - the app must authenticate with `private_key_jwt`;
 //! - `alg` must be on the allow-list and the key named by `kid` must verify
 //!   the signature;
 //! - `aud` must be the token endpoint URL;
@@ -18,7 +19,7 @@ use serde_json::Value;
 use super::clock::unix_seconds;
 use super::jose::{self, Algorithm, CompactJws, NumericClaim, VerifyError};
 use super::replay::JtiKind;
-use super::{lock, AuthState, ClientRegistration};
+use super::{lock, AuthState, ClientRegistration, TokenEndpointAuthMethod};
 
 /// How far ahead of the server time an assertion's `exp` may be.
 const MAX_ASSERTION_LIFETIME: Duration = Duration::from_secs(60 * 60);
@@ -42,6 +43,11 @@ pub(crate) enum AssertionError {
     Subject {
         sub: Option<String>,
         client_id: String,
+    },
+    #[error("client {client_id} authenticates with {method:?}, not private_key_jwt; set its client authentication to public key / private key")]
+    AuthMethod {
+        client_id: String,
+        method: TokenEndpointAuthMethod,
     },
     #[error("alg {alg:?} is not allowed for client {client_id}; sign with RS256/384/512 or ES256/384/512 matching the key")]
     Algorithm {
@@ -88,6 +94,13 @@ impl AssertionError {
             Self::UnknownClient { .. } => {
                 "Client authentication failed. Either the client or the client credentials are invalid."
             }
+            // Okta's catalogue lists this text for a request whose client
+            // authentication differs from the app's
+            // (`invalid_token_endpoint_auth_method`), the same as for an
+            // unknown client.
+            Self::AuthMethod { .. } => {
+                "Client authentication failed. Either the client or the client credentials are invalid."
+            }
             Self::Issuer { .. } => "The issuer claim for client_assertion is not a valid client_id.",
             Self::Subject { .. } => {
                 "The subject claim for client_assertion is not a valid client_id."
@@ -129,6 +142,12 @@ pub(crate) fn verify(
     })?;
 
     let client = identify_client(state, &jws, client_id)?;
+    if client.token_endpoint_auth_method != TokenEndpointAuthMethod::PrivateKeyJwt {
+        return Err(AssertionError::AuthMethod {
+            client_id: client.client_id,
+            method: client.token_endpoint_auth_method,
+        });
+    }
     verify_signature(&jws, &client)?;
     check_audience(state, &jws)?;
     check_times(state, &jws)?;

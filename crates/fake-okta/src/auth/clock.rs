@@ -24,6 +24,45 @@ impl Clock for SystemClock {
     }
 }
 
+/// The operating system's clock shifted by a fixed offset, for an org whose
+/// clock runs ahead of or behind its clients'. The fake's `Date` headers,
+/// token and assertion times and rate-limit resets all follow it.
+#[derive(Debug, Clone, Copy)]
+pub struct SkewedClock {
+    offset: Duration,
+    ahead: bool,
+}
+
+impl SkewedClock {
+    /// Creates a clock `offset` ahead of the system clock.
+    pub fn ahead(offset: Duration) -> Self {
+        Self {
+            offset,
+            ahead: true,
+        }
+    }
+
+    /// Creates a clock `offset` behind the system clock.
+    pub fn behind(offset: Duration) -> Self {
+        Self {
+            offset,
+            ahead: false,
+        }
+    }
+}
+
+impl Clock for SkewedClock {
+    fn now(&self) -> SystemTime {
+        let now = SystemTime::now();
+        if self.ahead {
+            now + self.offset
+        } else {
+            now.checked_sub(self.offset)
+                .unwrap_or(SystemTime::UNIX_EPOCH)
+        }
+    }
+}
+
 /// A clock that only moves when a test sets or advances it.
 pub struct TestClock {
     now: Mutex<SystemTime>,
@@ -101,6 +140,17 @@ mod tests {
         clock.set(later);
 
         assert_eq!(clock.now(), later);
+    }
+
+    #[test]
+    fn skewed_clock_keeps_offset() {
+        let before = SystemTime::now();
+
+        let ahead = SkewedClock::ahead(Duration::from_secs(600)).now();
+        let behind = SkewedClock::behind(Duration::from_secs(600)).now();
+
+        assert!(ahead >= before + Duration::from_secs(600));
+        assert!(behind < before);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! Generation is deterministic for a given seed, so a fixed seed gives the
 //! same client id and key on every run.
 
+use std::collections::BTreeSet;
 use std::convert::Infallible;
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -16,7 +17,9 @@ use serde_json::{json, Value};
 
 use super::clock::unix_seconds;
 use super::jose;
-use super::{AdminScope, ClientRegistration};
+use super::{
+    AdminScope, ApplicationType, ClientRegistration, TokenEndpointAuthMethod, CLIENT_CREDENTIALS,
+};
 
 /// The RSA modulus size Okta recommends for client keys.
 const RSA_BITS: usize = 2048;
@@ -171,8 +174,9 @@ fn client_id(rng: &mut SeededRng) -> String {
 }
 
 impl GeneratedCredentials {
-    /// Returns a registration for these credentials with `scopes` granted,
-    /// no DPoP, no API tokens and an org-wide admin role.
+    /// Returns a registration for these credentials with `scopes` granted:
+    /// an API Services app with public key authentication, no DPoP, no API
+    /// tokens and an org-wide admin role.
     pub fn registration(&self, scopes: &[&str]) -> ClientRegistration {
         ClientRegistration {
             client_id: self.client_id.clone(),
@@ -181,6 +185,9 @@ impl GeneratedCredentials {
             dpop_required: false,
             api_tokens: Vec::new(),
             admin_scope: AdminScope::Everything,
+            application_type: ApplicationType::Service,
+            token_endpoint_auth_method: TokenEndpointAuthMethod::PrivateKeyJwt,
+            grant_types: BTreeSet::from([CLIENT_CREDENTIALS.to_owned()]),
         }
     }
 

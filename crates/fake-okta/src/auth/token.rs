@@ -3,8 +3,9 @@
 //! server runs it.
 //!
 //! The checks run in this order: the form itself, client authentication (the
-//! client assertion, whose `jti` is used up here), the grant type, the DPoP
-//! proof for apps that require DPoP, then the requested scopes. Because the
+//! client assertion, whose `jti` is used up here), the grant type, the app's
+//! grant types and application type, the DPoP proof for apps that require
+//! DPoP, then the requested scopes. Because the
 //! `jti` is used up before the later checks, a request that fails on DPoP or
 //! scopes still spends its assertion, as at Okta.
 
@@ -25,14 +26,11 @@ use super::assertion::{self, AssertionError};
 use super::clock::unix_seconds;
 use super::dpop::{self, DpopError, ProofTarget};
 use super::jose;
-use super::{lock, AuthState, ClientRegistration};
+use super::{lock, ApplicationType, AuthState, ClientRegistration, CLIENT_CREDENTIALS};
 use crate::errors::{json_response, oauth_error};
 
 /// The path of the token endpoint.
 pub(crate) const TOKEN_PATH: &str = "/oauth2/v1/token";
-
-/// The only grant type the fake serves.
-const CLIENT_CREDENTIALS: &str = "client_credentials";
 
 /// The `client_assertion_type` for `private_key_jwt` (RFC 7523).
 const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -105,6 +103,16 @@ pub(crate) enum TokenError {
     Assertion(#[from] AssertionError),
     #[error("grant_type {grant_type:?} is not supported; use client_credentials")]
     UnsupportedGrantType { grant_type: String },
+    #[error("client {client_id} may use only the grant types {configured:?}; add client_credentials to the app's grant types")]
+    UnauthorizedClient {
+        client_id: String,
+        configured: Vec<String>,
+    },
+    #[error("client {client_id} is a {application_type:?} app; only service apps may use client credentials with the org authorization server")]
+    ApplicationType {
+        client_id: String,
+        application_type: ApplicationType,
+    },
     #[error("scope is missing or empty; request at least one granted scope")]
     MissingScope,
     #[error("OpenID scopes {scopes:?} cannot be requested with client credentials")]
@@ -124,17 +132,20 @@ impl TokenError {
             Self::MissingClientCredentials
             | Self::MultipleClientCredentials
             | Self::ClientSecret
-            | Self::Assertion(_) => StatusCode::UNAUTHORIZED,
+            | Self::Assertion(_)
+            | Self::ApplicationType { .. } => StatusCode::UNAUTHORIZED,
             _ => StatusCode::BAD_REQUEST,
         }
     }
 
     fn code(&self) -> &'static str {
         match self {
-            Self::MissingClientCredentials | Self::ClientSecret | Self::Assertion(_) => {
-                "invalid_client"
-            }
+            Self::MissingClientCredentials
+            | Self::ClientSecret
+            | Self::Assertion(_)
+            | Self::ApplicationType { .. } => "invalid_client",
             Self::UnsupportedGrantType { .. } => "unsupported_grant_type",
+            Self::UnauthorizedClient { .. } => "unauthorized_client",
             Self::MissingScope | Self::OpenidScope { .. } | Self::ScopeNotGranted { .. } => {
                 "invalid_scope"
             }
@@ -162,6 +173,12 @@ impl TokenError {
             Self::UnsupportedGrantType { .. } => format!(
                 "The authorization grant type is not supported by the authorization server. Configured grant types: [{CLIENT_CREDENTIALS}]."
             ),
+            // NOTE: how Okta joins several configured grant types is a guess.
+            Self::UnauthorizedClient { configured, .. } => format!(
+                "The client is not authorized to use the provided grant type. Configured grant types: [{}].",
+                configured.join(", ")
+            ),
+            Self::ApplicationType { .. } => "Only clients with 'application_type' of 'service' may use the client_credentials 'grant_type' with the Org Authorization Server.".to_owned(),
             Self::MissingScope => "No scopes were requested.".to_owned(),
             Self::OpenidScope { .. } => {
                 "Cannot request 'openid' scopes using client credentials.".to_owned()
@@ -236,6 +253,7 @@ fn exchange(
             grant_type: grant_type.clone(),
         });
     }
+    check_app_settings(&client)?;
 
     // Apps without DPoP get Bearer tokens even when a proof is sent, which
     // Okta's Python SDK (okta/oauth.py) warns about for DPoP-enabled clients.
@@ -257,6 +275,24 @@ fn exchange(
         issued.nonce = Some(dpop::current_nonce(state));
     }
     Ok(issued)
+}
+
+/// Checks that the app may use the client credentials grant: the grant is
+/// enabled on it, and it is a service app.
+fn check_app_settings(client: &ClientRegistration) -> Result<(), TokenError> {
+    if !client.grant_types.contains(CLIENT_CREDENTIALS) {
+        return Err(TokenError::UnauthorizedClient {
+            client_id: client.client_id.clone(),
+            configured: client.grant_types.iter().cloned().collect(),
+        });
+    }
+    if client.application_type != ApplicationType::Service {
+        return Err(TokenError::ApplicationType {
+            client_id: client.client_id.clone(),
+            application_type: client.application_type,
+        });
+    }
+    Ok(())
 }
 
 /// Decodes an `application/x-www-form-urlencoded` body, rejecting repeated
@@ -549,6 +585,9 @@ mod tests {
             dpop_required: false,
             api_tokens: Vec::new(),
             admin_scope: Default::default(),
+            application_type: Default::default(),
+            token_endpoint_auth_method: Default::default(),
+            grant_types: BTreeSet::from([CLIENT_CREDENTIALS.to_owned()]),
         }
     }
 
