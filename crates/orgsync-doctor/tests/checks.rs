@@ -1,15 +1,22 @@
-//! Doctor against fake-okta: each setup problem is made in the fake org (or,
-//! where fake-okta cannot send Okta's response, in a stub server), and the
-//! check it concerns must report it with the setting to change.
+//! Doctor against fake-okta: each setup problem is made in the fake org, and
+//! the check it concerns must report it with the setting to change. Only
+//! network failures (a closed port, TLS to a plain HTTP server, a name that
+//! does not resolve) need no fake.
 
 mod common;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use fake_okta::auth::{generate_credentials, AdminScope, HiddenResponse, KeyKind};
+use fake_okta::auth::{
+    generate_credentials, AdminScope, ApplicationType, HiddenResponse, KeyKind, SkewedClock,
+    TokenEndpointAuthMethod,
+};
+use fake_okta::faults::FaultConfig;
 use fake_okta::limits::{Bucket, RateLimitConfig};
+use fake_okta::other_server::OtherServer;
 use fake_okta::server::FakeOkta;
 use orgsync_doctor::{CheckId, DoctorOptions, Status};
 use serde_json::json;
@@ -99,70 +106,142 @@ async fn https_to_plain_server_fails_tls() {
 }
 
 #[tokio::test]
-async fn server_without_metadata_is_not_okta() {
-    let stub = serve(axum::Router::new()).await;
-    let fake = org(1, 0).await;
-    let settings = with(settings(&fake), "oktaUrl", json!(stub.base_url));
+async fn website_is_not_okta() {
+    let fake = start(
+        FakeOkta::builder()
+            .with_generated_client(&READ_SCOPES)
+            .other_server(OtherServer::Website),
+    )
+    .await;
 
-    let report = doctor(&settings).await;
+    let report = doctor(&settings(&fake)).await;
 
     let url = check(&report, CheckId::UrlOrg);
     assert_eq!(url.status, Status::Fail);
     assert!(url.detail.contains("HTTP 404"), "{}", url.detail);
     assert!(url.detail.contains("not an Okta org"), "{}", url.detail);
+    assert!(
+        url.fix
+            .as_deref()
+            .is_some_and(|fix| fix.contains("without -admin")),
+        "{url:?}"
+    );
+    assert_eq!(check(&report, CheckId::AppClient).status, Status::Skip);
 }
 
 #[tokio::test]
-async fn other_json_is_not_okta() {
-    let router = axum::Router::new().route(
-        "/.well-known/okta-organization",
-        axum::routing::get(|| async { axum::Json(json!({"status": "ok"})) }),
+async fn html_page_is_not_okta() {
+    let fake = start(
+        FakeOkta::builder()
+            .with_generated_client(&READ_SCOPES)
+            .other_server(OtherServer::SinglePageApp),
+    )
+    .await;
+
+    let report = doctor(&settings(&fake)).await;
+
+    let url = check(&report, CheckId::UrlOrg);
+    assert_eq!(url.status, Status::Fail);
+    assert!(
+        url.detail.contains("did not return Okta's JSON"),
+        "{}",
+        url.detail
     );
-    let stub = serve(router).await;
-    let fake = org(1, 0).await;
-    let settings = with(settings(&fake), "oktaUrl", json!(stub.base_url));
+    assert!(url.detail.contains("not an Okta org"), "{}", url.detail);
+}
+
+#[tokio::test]
+async fn unresolvable_host_fails_dns() {
+    let creds = generate_credentials(KeyKind::EcP256, Some(11));
+    let settings = json!({
+        "id": "default",
+        "oktaUrl": "https://orgsync-doctor-test.invalid",
+        "clientId": creds.client_id,
+        "keyId": creds.key_id,
+        "privateKey": creds.private_key_pem,
+        "requestTimeout": {"seconds": 5},
+    });
 
     let report = doctor(&settings).await;
 
     let url = check(&report, CheckId::UrlOrg);
     assert_eq!(url.status, Status::Fail);
-    assert!(url.detail.contains("without an org id"), "{}", url.detail);
+    assert!(
+        url.detail
+            .contains("the host name orgsync-doctor-test.invalid does not resolve"),
+        "{}",
+        url.detail
+    );
+    assert!(
+        url.fix.as_deref().is_some_and(|fix| fix.contains("typos")),
+        "{url:?}"
+    );
+}
+
+/// Starts a small org whose clock is `clock`, with the generated client.
+async fn org_with_clock(clock: SkewedClock) -> fake_okta::server::RunningFakeOkta {
+    start(
+        FakeOkta::builder()
+            .generated(5, 1, 5)
+            .with_generated_client(&READ_SCOPES)
+            .clock(Arc::new(clock)),
+    )
+    .await
 }
 
 #[tokio::test]
-async fn clock_ten_minutes_ahead_fails() {
-    let fake = org(5, 1).await;
-    let clock = OffsetClock {
-        ahead: Duration::from_secs(600),
-        behind: Duration::ZERO,
-    };
+async fn okta_ten_minutes_ahead_fails_clock() {
+    let fake = org_with_clock(SkewedClock::ahead(Duration::from_secs(600))).await;
 
-    let report =
-        orgsync_doctor::run_checks(&provider(&settings(&fake)), &options_with_clock(clock)).await;
+    let report = doctor(&settings(&fake)).await;
 
     let clock = check(&report, CheckId::UrlClock);
     assert_eq!(clock.status, Status::Fail);
-    assert!(clock.detail.contains("ahead of Okta's"), "{}", clock.detail);
+    assert!(clock.detail.contains("behind Okta's"), "{}", clock.detail);
     assert!(
         clock.fix.as_deref().is_some_and(|fix| fix.contains("NTP")),
         "{clock:?}"
     );
+    let token = check(&report, CheckId::AppToken);
+    assert_eq!(token.status, Status::Fail);
+    assert!(token.detail.contains("expired"), "{}", token.detail);
+    assert!(
+        token
+            .fix
+            .as_deref()
+            .is_some_and(|fix| fix.contains("url.clock")),
+        "{token:?}"
+    );
 }
 
 #[tokio::test]
-async fn clock_half_minute_behind_warns() {
-    let fake = org(5, 1).await;
-    let clock = OffsetClock {
-        ahead: Duration::ZERO,
-        behind: Duration::from_secs(30),
-    };
+async fn okta_ten_minutes_behind_fails_clock() {
+    let fake = org_with_clock(SkewedClock::behind(Duration::from_secs(600))).await;
 
-    let report =
-        orgsync_doctor::run_checks(&provider(&settings(&fake)), &options_with_clock(clock)).await;
+    let report = doctor(&settings(&fake)).await;
+
+    let clock = check(&report, CheckId::UrlClock);
+    assert_eq!(clock.status, Status::Fail);
+    assert!(clock.detail.contains("ahead of Okta's"), "{}", clock.detail);
+    let token = check(&report, CheckId::AppToken);
+    assert_eq!(token.status, Status::Fail);
+    assert!(
+        token.detail.contains("issued before the current time"),
+        "{}",
+        token.detail
+    );
+}
+
+#[tokio::test]
+async fn okta_half_minute_ahead_warns() {
+    let fake = org_with_clock(SkewedClock::ahead(Duration::from_secs(30))).await;
+
+    let report = doctor(&settings(&fake)).await;
 
     let clock = check(&report, CheckId::UrlClock);
     assert_eq!(clock.status, Status::Warn);
     assert!(clock.detail.contains("behind Okta's"), "{}", clock.detail);
+    assert_eq!(check(&report, CheckId::AppToken).status, Status::Pass);
 }
 
 #[test]
@@ -415,18 +494,21 @@ async fn app_without_public_keys_fails_app_type() {
 }
 
 #[tokio::test]
-async fn non_service_app_fails_app_type() {
-    let description = okta_description("invalid_application_type_client_credentials");
-    let stub = rejecting_token_endpoint(401, "invalid_client", &description).await;
-    let fake = org(1, 0).await;
-    let settings = with(settings(&fake), "oktaUrl", json!(stub.base_url));
+async fn web_app_fails_app_type() {
+    let fake = org(5, 1).await;
+    let mut registration = credentials(&fake).registration(&READ_SCOPES);
+    registration.application_type = ApplicationType::Web;
+    registration
+        .grant_types
+        .insert("authorization_code".to_owned());
+    fake.auth().upsert_client(registration);
 
-    let report = doctor(&settings).await;
+    let report = doctor(&settings(&fake)).await;
 
     let app = check(&report, CheckId::AppType);
     assert_eq!(app.status, Status::Fail);
     assert!(
-        app.detail.contains("not an API Services app"),
+        app.detail.contains("is not an API Services app"),
         "{}",
         app.detail
     );
@@ -436,34 +518,47 @@ async fn non_service_app_fails_app_type() {
             .is_some_and(|fix| fix.contains("API Services")),
         "{app:?}"
     );
+    assert_eq!(check(&report, CheckId::AppClient).status, Status::Pass);
 }
 
 #[tokio::test]
-async fn client_secret_app_fails_app_type() {
-    let description = okta_description("unsupported_auth_method_client_creds");
-    let stub = rejecting_token_endpoint(401, "invalid_client", &description).await;
-    let fake = org(1, 0).await;
-    let settings = with(settings(&fake), "oktaUrl", json!(stub.base_url));
+async fn client_secret_app_fails_app_client() {
+    let fake = org(5, 1).await;
+    let mut registration = credentials(&fake).registration(&READ_SCOPES);
+    registration.token_endpoint_auth_method = TokenEndpointAuthMethod::ClientSecretBasic;
+    fake.auth().upsert_client(registration);
 
-    let report = doctor(&settings).await;
+    let report = doctor(&settings(&fake)).await;
 
-    let app = check(&report, CheckId::AppType);
-    assert_eq!(app.status, Status::Fail);
+    // Okta answers a client secret app exactly as it answers an unknown
+    // client id, so the check names both causes.
+    let client = check(&report, CheckId::AppClient);
+    assert_eq!(client.status, Status::Fail);
     assert!(
-        app.detail.contains("public key / private key"),
+        client
+            .detail
+            .contains("does not use public key / private key authentication"),
         "{}",
-        app.detail
+        client.detail
+    );
+    assert!(
+        client
+            .fix
+            .as_deref()
+            .is_some_and(|fix| fix.contains("'Public key / Private key'")),
+        "{client:?}"
     );
 }
 
 #[tokio::test]
-async fn grant_type_refusal_fails_app_type() {
-    let description = okta_description("unauthorized_client");
-    let stub = rejecting_token_endpoint(400, "unauthorized_client", &description).await;
-    let fake = org(1, 0).await;
-    let settings = with(settings(&fake), "oktaUrl", json!(stub.base_url));
+async fn app_without_grant_fails_app_type() {
+    let fake = org(5, 1).await;
+    let mut registration = credentials(&fake).registration(&READ_SCOPES);
+    registration.application_type = ApplicationType::Web;
+    registration.grant_types = BTreeSet::from(["authorization_code".to_owned()]);
+    fake.auth().upsert_client(registration);
 
-    let report = doctor(&settings).await;
+    let report = doctor(&settings(&fake)).await;
 
     let app = check(&report, CheckId::AppType);
     assert_eq!(app.status, Status::Fail);
@@ -472,20 +567,30 @@ async fn grant_type_refusal_fails_app_type() {
         "{}",
         app.detail
     );
+    assert!(app.detail.contains("authorization_code"), "{}", app.detail);
 }
 
 #[tokio::test]
 async fn token_server_error_passes_nothing() {
-    let stub = rejecting_token_endpoint(503, "server_error", "unavailable").await;
-    let fake = org(1, 0).await;
-    let settings = with(settings(&fake), "oktaUrl", json!(stub.base_url));
+    let fake = org(5, 1).await;
+    let faults = FaultConfig {
+        error_rate: 1.0,
+        only_paths: Some(vec!["/oauth2/v1/token$".to_owned()]),
+        ..FaultConfig::default()
+    };
+    fake.faults().set_config(faults).expect("valid faults");
 
-    let report = doctor(&settings).await;
+    let report = doctor(&settings(&fake)).await;
 
     let token = check(&report, CheckId::AppToken);
     assert_eq!(token.status, Status::Fail);
-    assert!(token.detail.contains("503"), "{}", token.detail);
+    assert!(
+        token.detail.contains("/oauth2/v1/token"),
+        "{}",
+        token.detail
+    );
     assert_eq!(check(&report, CheckId::AppClient).status, Status::Skip);
+    assert_eq!(check(&report, CheckId::UrlOrg).status, Status::Pass);
 }
 
 #[tokio::test]
@@ -591,6 +696,17 @@ fn limit_role(
     count: usize,
     hidden: HiddenResponse,
 ) -> Vec<String> {
+    limit_role_members(fake, count, None, hidden)
+}
+
+/// Like [`limit_role`]; with `member_groups`, the role reads the members of
+/// only the first `member_groups` of those groups.
+fn limit_role_members(
+    fake: &fake_okta::server::RunningFakeOkta,
+    count: usize,
+    member_groups: Option<usize>,
+    hidden: HiddenResponse,
+) -> Vec<String> {
     let handle = fake.org_handle();
     let org = handle.read();
     let groups: Vec<(String, String)> = org
@@ -606,7 +722,13 @@ fn limit_role(
             .map(|(id, _)| id.clone())
             .collect::<BTreeSet<_>>(),
         hidden,
-        member_group_ids: None,
+        member_group_ids: member_groups.map(|first| {
+            groups
+                .iter()
+                .take(first)
+                .map(|(id, _)| id.clone())
+                .collect::<BTreeSet<_>>()
+        }),
     };
     fake.auth().upsert_client(registration);
     groups.into_iter().map(|(_, name)| name).collect()
@@ -637,6 +759,34 @@ async fn resource_set_hides_everyone() {
             .as_deref()
             .is_some_and(|fix| fix.contains("Read-only Administrator")),
         "{resources:?}"
+    );
+}
+
+#[tokio::test]
+async fn resource_set_hiding_members_names_group() {
+    let fake = org(40, 5).await;
+    let names = limit_role_members(&fake, 2, Some(1), HiddenResponse::Forbidden);
+
+    let report = doctor(&settings(&fake)).await;
+
+    let resources = check(&report, CheckId::AppResources);
+    assert_eq!(resources.status, Status::Warn);
+    assert!(
+        resources
+            .detail
+            .contains("the admin role's resource set hides members of these groups"),
+        "{}",
+        resources.detail
+    );
+    assert!(
+        resources.detail.contains(&format!("{:?} (", names[1])),
+        "names the group with hidden members: {}",
+        resources.detail
+    );
+    assert!(
+        !resources.detail.contains(&format!("{:?} (", names[0])),
+        "{}",
+        resources.detail
     );
 }
 
