@@ -213,6 +213,9 @@ pub struct Check {
     /// The setting to change in Okta or in the config, for `warn` and `fail`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// The failed check that kept this one from running, for `skip`.
+    #[serde(rename = "waitsOn", skip_serializing_if = "Option::is_none")]
+    pub waits_on: Option<CheckId>,
 }
 
 /// The checks of one provider.
@@ -302,6 +305,7 @@ impl Checklist {
             status,
             detail: detail.into(),
             fix,
+            waits_on: None,
         });
     }
 
@@ -339,6 +343,7 @@ impl Checklist {
                     status: Status::Skip,
                     detail: skipped_detail(stopped_by),
                     fix: None,
+                    waits_on: stopped_by,
                 }),
             }
         }
@@ -348,10 +353,7 @@ impl Checklist {
 
 fn skipped_detail(stopped_by: Option<CheckId>) -> String {
     match stopped_by {
-        Some(failed) => format!(
-            "not run: waits on `{failed}` ({}), which failed",
-            failed.title()
-        ),
+        Some(failed) => format!("not run, because `{failed}` ({}) failed", failed.title()),
         None => "not run".to_owned(),
     }
 }
@@ -381,6 +383,7 @@ mod tests {
             "{}",
             checks[1].detail
         );
+        assert_eq!(checks[1].waits_on, Some(CheckId::UrlOrg));
     }
 
     #[test]
@@ -421,5 +424,16 @@ mod tests {
         assert_eq!(json["id"], "key.known");
         assert_eq!(json["status"], "pass");
         assert!(json.get("fix").is_none());
+        assert!(json.get("waitsOn").is_none());
+    }
+
+    #[test]
+    fn skipped_check_serializes_waits_on() {
+        let mut list = Checklist::new(&[CheckId::UrlOrg, CheckId::AppRole]);
+        list.fail(CheckId::UrlOrg, "refused", "check oktaUrl");
+        let checks = list.finish(Some(CheckId::UrlOrg));
+        let json = serde_json::to_value(&checks[1]).expect("JSON");
+        assert_eq!(json["status"], "skip");
+        assert_eq!(json["waitsOn"], "url.org");
     }
 }

@@ -99,6 +99,34 @@ async fn forced_colors_mark_statuses() {
 }
 
 #[tokio::test]
+async fn terminal_gets_colors() {
+    let org = healthy_org().await;
+    let command = format!(
+        "{} doctor --config {}",
+        env!("CARGO_BIN_EXE_orgsync"),
+        org.config.display()
+    );
+
+    // `script` runs the command on a pseudo-terminal and copies its output.
+    let output = tokio::process::Command::new("script")
+        .args(["--quiet", "--return", "--command", &command, "/dev/null"])
+        .env("TERM", "xterm")
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("util-linux `script` runs");
+
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("\u{1b}[32mpass"),
+        "green pass label on a terminal: {stdout:?}"
+    );
+}
+
+#[tokio::test]
 async fn json_lists_every_check() {
     let org = healthy_org().await;
 
@@ -139,7 +167,39 @@ async fn failed_check_exits_one() {
             .is_some_and(|detail| detail.contains("E0000006")),
         "{role:#}"
     );
-    assert_eq!(json_check(&report, "filters.users")["status"], "skip");
+    let skipped = json_check(&report, "filters.users");
+    assert_eq!(skipped["status"], "skip");
+    assert_eq!(skipped["waitsOn"], "app.role");
+}
+
+#[tokio::test]
+async fn skipped_checks_share_one_line() {
+    let org = healthy_org().await;
+    remove_admin_role(&org);
+
+    let output = org.orgsync(&["doctor"]).await;
+
+    let stdout = text(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    let skip_lines: Vec<usize> = (0..lines.len())
+        .filter(|index| lines[*index].starts_with("  skip "))
+        .collect();
+    assert_eq!(skip_lines.len(), 1, "{stdout}");
+    let skip = skip_lines[0];
+    assert!(lines[skip].contains("5 checks"), "{stdout}");
+    assert!(
+        lines[skip].contains("not run, because `app.role`"),
+        "{stdout}"
+    );
+    assert_eq!(
+        lines[skip + 1].trim(),
+        "app.resources, filters.users, filters.groups, scale.size, scale.duration",
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("test: 14 passed, 0 warned, 1 failed, 5 skipped"),
+        "{stdout}"
+    );
 }
 
 #[tokio::test]
@@ -182,7 +242,12 @@ async fn invalid_config_shows_failed_check() {
         .find(|line| line.starts_with("  FAIL url.format"))
         .unwrap_or_else(|| panic!("no failed url.format line: {stdout}"));
     assert!(url.contains("uses http"), "{url}");
-    assert!(stdout.contains("  skip url.org"), "{stdout}");
+    let skipped = stdout
+        .lines()
+        .skip_while(|line| !line.contains("doctor contacts Okta only once the config is valid"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no line of skipped checks: {stdout}"));
+    assert!(skipped.trim_start().starts_with("url.org, "), "{stdout}");
 }
 
 #[tokio::test]

@@ -149,7 +149,8 @@ fn print_json(reports: &[Report], config_errors: &[String]) {
 
 /// Prints a report: a heading, one line per check with its finding (and
 /// the fix indented below a warning or failure), and a count of each
-/// status. The JSON output has each check's title as well.
+/// status. Checks skipped for the same reason share one line, after the
+/// others. The JSON output has each check's title as well.
 fn print_report(report: &Report) {
     let url = report.okta_url.as_deref().unwrap_or("(no valid oktaUrl)");
     println!(
@@ -157,8 +158,15 @@ fn print_report(report: &Report) {
         style(format!("provider {}", report.provider)).bold(),
         url
     );
+    let skipped = shared_skips(&report.checks);
     for check in &report.checks {
-        print_check(check);
+        let shared = skipped.iter().any(|(detail, _)| *detail == check.detail);
+        if !(check.status == Status::Skip && shared) {
+            print_check(check);
+        }
+    }
+    for (detail, ids) in &skipped {
+        print_skipped(detail, ids);
     }
 
     let count = |status| {
@@ -195,6 +203,34 @@ fn print_check(check: &Check) {
             println!("         {} {line}", style(lead).cyan());
         }
     }
+}
+
+/// Returns the reasons shared by two or more skipped checks, each with the
+/// ids of its checks, in report order.
+fn shared_skips(checks: &[Check]) -> Vec<(&str, Vec<&'static str>)> {
+    let mut reasons: Vec<(&str, Vec<&'static str>)> = Vec::new();
+    for check in checks.iter().filter(|check| check.status == Status::Skip) {
+        match reasons
+            .iter_mut()
+            .find(|(detail, _)| *detail == check.detail)
+        {
+            Some((_, ids)) => ids.push(check.id.as_str()),
+            None => reasons.push((&check.detail, vec![check.id.as_str()])),
+        }
+    }
+    reasons.retain(|(_, ids)| ids.len() > 1);
+    reasons
+}
+
+/// Prints one line for checks skipped for the same reason, and their ids
+/// indented below it.
+fn print_skipped(detail: &str, ids: &[&str]) {
+    println!(
+        "  {} {} {detail}",
+        label(Status::Skip),
+        style(format!("{:<17}", format!("{} checks", ids.len()))).dim()
+    );
+    println!("         {}", ids.join(", "));
 }
 
 /// Returns the status as a fixed-width, colored label. `console` leaves
