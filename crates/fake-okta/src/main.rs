@@ -7,14 +7,16 @@
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Parser, ValueEnum};
-use fake_okta::auth::{GeneratedCredentials, KeyKind};
+use fake_okta::auth::{GeneratedCredentials, KeyKind, SkewedClock};
 use fake_okta::faults::{Burst, FaultConfig, Latency, SlowBody};
 use fake_okta::generate::{from_recorded, generate_org, load_fixture, GenerateOptions};
 use fake_okta::limits::RateLimitConfig;
+use fake_okta::other_server::OtherServer;
 use fake_okta::server::{FakeOkta, FakeOktaBuilder};
 
 /// Serve a fake Okta org (users, groups, OAuth token endpoint) for tests,
@@ -139,6 +141,18 @@ struct Args {
     #[arg(long, default_value_t = 3600)]
     token_ttl_seconds: u64,
 
+    /// Seconds the org's clock runs ahead of this machine's (negative:
+    /// behind). The Date header, token and client assertion times and
+    /// rate-limit resets follow it.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    clock_skew_seconds: i64,
+
+    /// Serve a server that is not an Okta org in place of the org: a
+    /// website (404 for every path but /) or a single-page app (the same
+    /// HTML page for every path).
+    #[arg(long, value_enum)]
+    other_server: Option<OtherServerKind>,
+
     /// Log line format on standard error.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -150,6 +164,12 @@ enum KeyType {
     EcP256,
     EcP384,
     EcP521,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OtherServerKind {
+    Website,
+    SinglePageApp,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -219,6 +239,18 @@ async fn configure(args: &Args) -> anyhow::Result<FakeOktaBuilder> {
         })
         .faults(fault_config(args)?)
         .token_ttl(Duration::from_secs(args.token_ttl_seconds));
+
+    let skew = Duration::from_secs(args.clock_skew_seconds.unsigned_abs());
+    if args.clock_skew_seconds > 0 {
+        builder = builder.clock(Arc::new(SkewedClock::ahead(skew)));
+    } else if args.clock_skew_seconds < 0 {
+        builder = builder.clock(Arc::new(SkewedClock::behind(skew)));
+    }
+    builder = match args.other_server {
+        Some(OtherServerKind::Website) => builder.other_server(OtherServer::Website),
+        Some(OtherServerKind::SinglePageApp) => builder.other_server(OtherServer::SinglePageApp),
+        None => builder,
+    };
 
     builder = match (&args.fixture, &args.from_recorded) {
         (Some(path), _) => builder.org(load_fixture(path)?),

@@ -176,3 +176,50 @@ async fn bad_fixture_reported() {
     assert!(!output.status.success());
     assert!(stderr.contains("/nonexistent/org.json"), "{stderr}");
 }
+
+#[tokio::test]
+async fn clock_skew_moves_date_header() {
+    let (mut child, url) = start(&[
+        "--users",
+        "3",
+        "--groups",
+        "1",
+        "--key-type",
+        "ec-p256",
+        "--clock-skew-seconds",
+        "-600",
+    ])
+    .await;
+
+    let response = reqwest::get(format!("{url}/.well-known/okta-organization"))
+        .await
+        .expect("metadata request sent");
+
+    let date = response.headers()["date"].to_str().expect("ASCII date");
+    let date = chrono::DateTime::parse_from_rfc2822(date).expect("HTTP date");
+    let behind = unix_now() as i64 - date.timestamp();
+    assert!((595..=605).contains(&behind), "{behind} s behind");
+    child.kill().await.expect("fake-okta stops");
+}
+
+#[tokio::test]
+async fn website_replaces_org() {
+    let (mut child, url) = start(&[
+        "--users",
+        "3",
+        "--groups",
+        "1",
+        "--key-type",
+        "ec-p256",
+        "--other-server",
+        "website",
+    ])
+    .await;
+
+    let response = reqwest::get(format!("{url}/.well-known/okta-organization"))
+        .await
+        .expect("metadata request sent");
+
+    assert_eq!(response.status(), 404);
+    child.kill().await.expect("fake-okta stops");
+}

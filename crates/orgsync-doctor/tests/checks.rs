@@ -530,8 +530,8 @@ async fn client_secret_app_fails_app_client() {
 
     let report = doctor(&settings(&fake)).await;
 
-    // Okta answers a client secret app exactly as it answers an unknown
-    // client id, so the check names both causes.
+    // Okta responds to a client secret app exactly as to an unknown client
+    // id, so the check names both causes.
     let client = check(&report, CheckId::AppClient);
     assert_eq!(client.status, Status::Fail);
     assert!(
