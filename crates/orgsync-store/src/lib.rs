@@ -110,17 +110,21 @@ pub enum RunOutcome {
     /// Not applied because it would remove too much; waits for approval.
     Blocked,
     Cancelled,
+    /// Left unfinished by a process that stopped without recording its end
+    /// (killed, or cut off from the database); it applied nothing.
+    Abandoned,
 }
 
 impl RunOutcome {
     /// Every outcome, in declaration order.
-    pub const ALL: [RunOutcome; 6] = [
+    pub const ALL: [RunOutcome; 7] = [
         RunOutcome::Running,
         RunOutcome::Succeeded,
         RunOutcome::Failed,
         RunOutcome::DryRun,
         RunOutcome::Blocked,
         RunOutcome::Cancelled,
+        RunOutcome::Abandoned,
     ];
 
     /// Returns the snake_case name, as serialized and stored.
@@ -132,6 +136,7 @@ impl RunOutcome {
             RunOutcome::DryRun => "dry_run",
             RunOutcome::Blocked => "blocked",
             RunOutcome::Cancelled => "cancelled",
+            RunOutcome::Abandoned => "abandoned",
         }
     }
 
@@ -176,6 +181,21 @@ pub struct RunSummary {
     pub groups: i64,
     pub api_calls: i64,
     pub rate_limit_waits: i64,
+}
+
+/// The due time of a provider's next scheduled run, shared by every
+/// replica that uses the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextRun {
+    /// When the next scheduled run starts.
+    pub due_at: DateTime<Utc>,
+    /// The schedule the due time was computed from, such as `every:1800s`
+    /// or `cron:0 2 * * *`, so that a replica with a changed schedule
+    /// knows to recompute it.
+    pub schedule: String,
+    /// Counts the writes of this row; [`Store::replace_next_run`] compares
+    /// it to detect a write by another replica.
+    pub version: i64,
 }
 
 /// An entity as stored, with its owning provider and write times.
@@ -253,6 +273,9 @@ pub async fn open_store(
 /// The catalog store interface.
 #[async_trait]
 pub trait Store: Send + Sync {
+    /// Names the database this store runs on.
+    fn client(&self) -> StoreClient;
+
     /// Computes the change that replacing `provider`'s entities with
     /// `desired` would make, without writing anything.
     async fn plan(&self, provider: &str, desired: &[Entity]) -> Result<ChangeSet, StoreError>;
@@ -344,6 +367,40 @@ pub trait Store: Send + Sync {
     /// Releases `holder`'s claim on `provider`. A claim that another holder
     /// has taken over is left alone.
     async fn release_claim(&self, provider: &str, holder: &str) -> Result<(), StoreError>;
+
+    /// Releases every claim whatever its holder. Only a process that knows
+    /// no other process uses the store may call it, such as `orgsync serve`
+    /// starting on a SQLite file after a crash.
+    async fn release_all_claims(&self) -> Result<(), StoreError>;
+
+    /// Marks the runs still recorded as running that started at or before
+    /// `started_before` (only `provider`'s when given) as
+    /// [`RunOutcome::Abandoned`], finished at `finished_at` with `error`.
+    /// Returns their ids. The caller must know that no process is still
+    /// running them, for example because it holds the provider's claim.
+    async fn abandon_runs(
+        &self,
+        provider: Option<&str>,
+        started_before: DateTime<Utc>,
+        finished_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<Vec<i64>, StoreError>;
+
+    /// Reads the due time of `provider`'s next scheduled run, if one was
+    /// stored.
+    async fn next_run(&self, provider: &str) -> Result<Option<NextRun>, StoreError>;
+
+    /// Stores the due time of `provider`'s next scheduled run, as a
+    /// compare-and-swap: with `expected_version` `None` only when no due
+    /// time is stored, else only when the stored one still has that
+    /// version. Returns true when it wrote, and then the stored version is
+    /// the old one plus 1 (or 1 for a new row). `next.version` is ignored.
+    async fn replace_next_run(
+        &self,
+        provider: &str,
+        expected_version: Option<i64>,
+        next: &NextRun,
+    ) -> Result<bool, StoreError>;
 }
 
 /// The time a claim taken at `now` for `ttl` expires, saturating at the

@@ -12,6 +12,7 @@ mod claims;
 mod query;
 mod read;
 mod runs;
+mod schedules;
 mod write;
 
 use std::collections::BTreeMap;
@@ -26,7 +27,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::query::{EntityFilter, EntityPage, EntityPageQuery, FacetCount};
 use crate::{
-    ChangeSet, EntityQuery, RunOutcome, RunRecord, RunSummary, Store, StoreError, StoredEntity,
+    ChangeSet, EntityQuery, NextRun, RunOutcome, RunRecord, RunSummary, Store, StoreClient,
+    StoreError, StoredEntity,
 };
 
 /// The connections in the pool: one writer plus concurrent readers for the
@@ -40,7 +42,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// The advisory lock key that entity writers hold for their transaction.
 /// Any fixed number works as long as nothing else in the database uses it;
 /// this one is "orgsync" in ASCII.
-const WRITE_LOCK_KEY: i64 = 0x006f_7267_7379_6e63;
+pub const WRITE_LOCK_KEY: i64 = 0x006f_7267_7379_6e63;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -113,6 +115,10 @@ fn connect_options(url: &str) -> Result<PgConnectOptions, StoreError> {
 
 #[async_trait]
 impl Store for PgStore {
+    fn client(&self) -> StoreClient {
+        StoreClient::Postgres
+    }
+
     async fn plan(&self, provider: &str, desired: &[Entity]) -> Result<ChangeSet, StoreError> {
         write::plan(&self.pool, provider, desired).await
     }
@@ -218,6 +224,39 @@ impl Store for PgStore {
 
     async fn release_claim(&self, provider: &str, holder: &str) -> Result<(), StoreError> {
         claims::release_claim(&self.pool, provider, holder).await
+    }
+
+    async fn release_all_claims(&self) -> Result<(), StoreError> {
+        claims::release_all_claims(&self.pool).await
+    }
+
+    async fn abandon_runs(
+        &self,
+        provider: Option<&str>,
+        started_before: DateTime<Utc>,
+        finished_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<Vec<i64>, StoreError> {
+        let abandon = runs::Abandon {
+            provider,
+            started_before,
+            finished_at,
+            error,
+        };
+        runs::abandon_runs(&self.pool, &abandon).await
+    }
+
+    async fn next_run(&self, provider: &str) -> Result<Option<NextRun>, StoreError> {
+        schedules::next_run(&self.pool, provider).await
+    }
+
+    async fn replace_next_run(
+        &self,
+        provider: &str,
+        expected_version: Option<i64>,
+        next: &NextRun,
+    ) -> Result<bool, StoreError> {
+        schedules::replace_next_run(&self.pool, provider, expected_version, next).await
     }
 }
 

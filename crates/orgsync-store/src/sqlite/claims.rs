@@ -42,3 +42,9 @@ pub(super) async fn release_claim(
         .await?;
     Ok(())
 }
+
+pub(super) async fn release_all_claims(pool: &SqlitePool) -> Result<(), StoreError> {
+    let result = sqlx::query("DELETE FROM claims").execute(pool).await?;
+    tracing::debug!(released = result.rows_affected(), "released every claim");
+    Ok(())
+}

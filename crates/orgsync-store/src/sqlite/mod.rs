@@ -15,6 +15,7 @@ mod claims;
 mod query;
 mod read;
 mod runs;
+mod schedules;
 mod write;
 
 use std::collections::BTreeMap;
@@ -32,7 +33,8 @@ use tokio::sync::Mutex;
 
 use crate::query::{EntityFilter, EntityPage, EntityPageQuery, FacetCount};
 use crate::{
-    ChangeSet, EntityQuery, RunOutcome, RunRecord, RunSummary, Store, StoreError, StoredEntity,
+    ChangeSet, EntityQuery, NextRun, RunOutcome, RunRecord, RunSummary, Store, StoreClient,
+    StoreError, StoredEntity,
 };
 
 /// How long a statement waits for another process's lock on the file before
@@ -160,6 +162,10 @@ async fn create_parent_folder(connection: &str, file: &Path) -> Result<(), Store
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn client(&self) -> StoreClient {
+        StoreClient::Sqlite
+    }
+
     async fn plan(&self, provider: &str, desired: &[Entity]) -> Result<ChangeSet, StoreError> {
         write::plan(&self.pool, provider, desired).await
     }
@@ -266,6 +272,39 @@ impl Store for SqliteStore {
 
     async fn release_claim(&self, provider: &str, holder: &str) -> Result<(), StoreError> {
         claims::release_claim(&self.pool, provider, holder).await
+    }
+
+    async fn release_all_claims(&self) -> Result<(), StoreError> {
+        claims::release_all_claims(&self.pool).await
+    }
+
+    async fn abandon_runs(
+        &self,
+        provider: Option<&str>,
+        started_before: DateTime<Utc>,
+        finished_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<Vec<i64>, StoreError> {
+        let abandon = runs::Abandon {
+            provider,
+            started_before,
+            finished_at,
+            error,
+        };
+        runs::abandon_runs(&self.pool, &abandon).await
+    }
+
+    async fn next_run(&self, provider: &str) -> Result<Option<NextRun>, StoreError> {
+        schedules::next_run(&self.pool, provider).await
+    }
+
+    async fn replace_next_run(
+        &self,
+        provider: &str,
+        expected_version: Option<i64>,
+        next: &NextRun,
+    ) -> Result<bool, StoreError> {
+        schedules::replace_next_run(&self.pool, provider, expected_version, next).await
     }
 }
 

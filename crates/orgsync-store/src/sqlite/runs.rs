@@ -87,6 +87,37 @@ pub(super) async fn finish_run(
     Ok(())
 }
 
+/// The runs `abandon_runs` marks: which ones, and what to record.
+pub(super) struct Abandon<'a> {
+    pub provider: Option<&'a str>,
+    pub started_before: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub error: &'a str,
+}
+
+pub(super) async fn abandon_runs(
+    pool: &SqlitePool,
+    abandon: &Abandon<'_>,
+) -> Result<Vec<i64>, StoreError> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "UPDATE runs SET outcome = ?1, finished_at = ?2, error = ?3 \
+         WHERE outcome = ?4 AND started_at <= ?5 AND (?6 IS NULL OR provider = ?6) \
+         RETURNING id",
+    )
+    .bind(RunOutcome::Abandoned.as_str())
+    .bind(format_time(abandon.finished_at))
+    .bind(abandon.error)
+    .bind(RunOutcome::Running.as_str())
+    .bind(format_time(abandon.started_before))
+    .bind(abandon.provider)
+    .fetch_all(pool)
+    .await?;
+    if !ids.is_empty() {
+        tracing::debug!(provider = ?abandon.provider, run_ids = ?ids, "marked runs abandoned");
+    }
+    Ok(ids)
+}
+
 pub(super) async fn runs(
     pool: &SqlitePool,
     provider: Option<&str>,
