@@ -101,7 +101,7 @@ async fn refresh_provider(
     State(scheduler): State<Scheduler>,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    match scheduler.refresh(&id) {
+    match scheduler.refresh(&id).await {
         Ok(_) => {
             tracing::info!(provider = %id, "refresh requested through the API");
             let body = json!({ "provider": id, "trigger": "refresh", "status": "started" });
@@ -110,8 +110,13 @@ async fn refresh_provider(
         Err(error @ SchedulerError::UnknownProvider { .. }) => {
             Err(ApiError::NotFound(error.to_string()))
         }
-        Err(error @ SchedulerError::AlreadyRunning { .. }) => {
-            Err(ApiError::Conflict(error.to_string()))
+        Err(
+            error @ (SchedulerError::AlreadyRunning { .. }
+            | SchedulerError::ClaimedElsewhere { .. }),
+        ) => Err(ApiError::Conflict(error.to_string())),
+        Err(error @ SchedulerError::ClaimFailed { .. }) => {
+            tracing::warn!(provider = %id, error = %error, "refresh failed");
+            Err(ApiError::Unavailable(error.to_string()))
         }
         Err(error @ SchedulerError::ShuttingDown) => Err(ApiError::Unavailable(error.to_string())),
     }

@@ -128,6 +128,7 @@ impl Server {
             address: SocketAddr::from(([0, 0, 0, 0], 0)),
             source,
         })?;
+        self.parts.scheduler.recover_interrupted_runs().await;
         self.parts.scheduler.apply_providers(providers);
         self.parts.scheduler.load_history().await;
 

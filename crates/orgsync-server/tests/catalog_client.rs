@@ -94,7 +94,7 @@ async fn catalog_client_reads_what_export_writes() {
         .unwrap();
     let running = server.start(providers, listener).await.unwrap();
 
-    let run = running.scheduler().refresh("main").unwrap();
+    let run = running.scheduler().refresh("main").await.unwrap();
     let finished = tokio::time::timeout(Duration::from_secs(120), run.finished)
         .await
         .unwrap()

@@ -11,10 +11,10 @@ use fake_okta::faults::{FaultConfig, Latency};
 use fake_okta::server::{FakeOkta, RunningFakeOkta};
 use orgsync_config::ProviderConfig;
 use orgsync_server::metrics::Metrics;
-use orgsync_server::scheduler::clock::ManualClock;
+use orgsync_server::scheduler::clock::{Clock, ManualClock};
 use orgsync_server::scheduler::status::FinishedRun;
 use orgsync_server::scheduler::{Scheduler, SchedulerError};
-use orgsync_store::{EntityQuery, SqliteStore, Store};
+use orgsync_store::{EntityQuery, NextRun, RunOutcome, SqliteStore, Store};
 use tempfile::TempDir;
 use tokio::sync::broadcast;
 
@@ -203,7 +203,7 @@ async fn timeout_cancels_with_no_change() {
         .scheduler
         .apply_providers(fixture.providers(short, ""));
 
-    fixture.scheduler.refresh("test").unwrap();
+    fixture.scheduler.refresh("test").await.unwrap();
     let run = fixture.next_finished().await;
     assert_eq!(run.outcome, "cancelled");
     assert!(run.error.unwrap().contains("timeout"));
@@ -226,13 +226,13 @@ async fn overlapping_refresh_is_rejected() {
         .scheduler
         .apply_providers(fixture.providers(schedule, ""));
 
-    fixture.scheduler.refresh("test").unwrap();
-    let second = fixture.scheduler.refresh("test");
+    fixture.scheduler.refresh("test").await.unwrap();
+    let second = fixture.scheduler.refresh("test").await;
     assert!(matches!(second, Err(SchedulerError::AlreadyRunning { .. })));
     assert!(fixture.scheduler.status().provider("test").unwrap().running);
 
     assert_eq!(fixture.next_finished().await.outcome, "succeeded");
-    assert!(fixture.scheduler.refresh("test").is_ok());
+    assert!(fixture.scheduler.refresh("test").await.is_ok());
     assert_eq!(fixture.next_finished().await.outcome, "succeeded");
 }
 
@@ -284,7 +284,7 @@ async fn reload_picks_up_changed_filter() {
     fixture.write_config(EVERY_TEN_MINUTES, &two);
     let summary = orgsync_server::reload::reload_from_files(&fixture.scheduler, &[path]).unwrap();
     assert_eq!(summary.kept, vec!["test".to_string()]);
-    fixture.scheduler.refresh("test").unwrap();
+    fixture.scheduler.refresh("test").await.unwrap();
     assert_eq!(fixture.next_finished().await.outcome, "succeeded");
     assert_eq!(fixture.count("Group").await, 2);
 }
@@ -318,7 +318,7 @@ async fn removed_provider_stops() {
     assert_eq!(summary.removed, vec!["test".to_string()]);
     fixture.clock.advance(Duration::from_secs(600));
     assert_no_run(&mut fixture).await;
-    let refresh = fixture.scheduler.refresh("test");
+    let refresh = fixture.scheduler.refresh("test").await;
     assert!(matches!(
         refresh,
         Err(SchedulerError::UnknownProvider { .. })
@@ -341,13 +341,238 @@ async fn shutdown_cancels_runs_after_grace() {
         .scheduler
         .apply_providers(fixture.providers(schedule, ""));
 
-    fixture.scheduler.refresh("test").unwrap();
+    fixture.scheduler.refresh("test").await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     fixture.scheduler.shutdown(Duration::from_millis(200)).await;
 
     let run = fixture.next_finished().await;
     assert_eq!(run.outcome, "cancelled");
     assert_eq!(fixture.count("User").await, 0);
-    let refresh = fixture.scheduler.refresh("test");
+    let refresh = fixture.scheduler.refresh("test").await;
     assert!(matches!(refresh, Err(SchedulerError::ShuttingDown)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_run_time_is_stored() {
+    let mut fixture = Fixture::start(10, 3).await;
+    fixture
+        .scheduler
+        .apply_providers(fixture.providers(EVERY_TEN_MINUTES, ""));
+    assert_eq!(fixture.next_finished().await.outcome, "succeeded");
+
+    let ten_minutes_on = Utc.with_ymd_and_hms(2026, 5, 4, 9, 10, 0).unwrap();
+    let stored = fixture.store.next_run("test").await.unwrap().unwrap();
+    assert_eq!(stored.due_at, ten_minutes_on);
+    assert_eq!(stored.schedule, "every:600000ms");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_next_run_time_is_kept() {
+    let mut fixture = Fixture::start(10, 3).await;
+    // A previous process stored the next run for 9:05 with this schedule.
+    let stored = NextRun {
+        due_at: Utc.with_ymd_and_hms(2026, 5, 4, 9, 5, 0).unwrap(),
+        schedule: "every:600000ms".to_string(),
+        version: 0,
+    };
+    fixture
+        .store
+        .replace_next_run("test", None, &stored)
+        .await
+        .unwrap();
+    fixture
+        .scheduler
+        .apply_providers(fixture.providers(EVERY_TEN_MINUTES, ""));
+    assert_no_run(&mut fixture).await;
+    let status = fixture.scheduler.status().provider("test").unwrap();
+    assert_eq!(status.next_run_at, Some(stored.due_at));
+
+    fixture.clock.advance(Duration::from_secs(5 * 60));
+    assert_eq!(fixture.next_finished().await.outcome, "succeeded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changed_frequency_replaces_stored_time() {
+    let mut fixture = Fixture::start(10, 3).await;
+    let stored = NextRun {
+        due_at: Utc.with_ymd_and_hms(2026, 5, 4, 12, 0, 0).unwrap(),
+        schedule: "every:86400000ms".to_string(),
+        version: 0,
+    };
+    fixture
+        .store
+        .replace_next_run("test", None, &stored)
+        .await
+        .unwrap();
+    fixture
+        .scheduler
+        .apply_providers(fixture.providers(EVERY_TEN_MINUTES, ""));
+
+    // A changed frequency counts from now and skips the initial delay.
+    assert_no_run(&mut fixture).await;
+    let status = fixture.scheduler.status().provider("test").unwrap();
+    let ten_minutes_on = Utc.with_ymd_and_hms(2026, 5, 4, 9, 10, 0).unwrap();
+    assert_eq!(status.next_run_at, Some(ten_minutes_on));
+    fixture.clock.advance(Duration::from_secs(10 * 60));
+    assert_eq!(fixture.next_finished().await.outcome, "succeeded");
+    let after = fixture.store.next_run("test").await.unwrap().unwrap();
+    assert_eq!(after.schedule, "every:600000ms");
+    assert_eq!(
+        after.due_at,
+        Utc.with_ymd_and_hms(2026, 5, 4, 9, 20, 0).unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_schedulers_run_each_due_time_once() {
+    let fixture = Fixture::start(10, 3).await;
+    let second = Scheduler::new(
+        Arc::clone(&fixture.store),
+        Arc::new(fixture.clock.clone()),
+        Arc::new(Metrics::new()),
+    );
+    let providers = fixture.providers(EVERY_TEN_MINUTES, "");
+    fixture.scheduler.apply_providers(providers.clone());
+    second.apply_providers(providers);
+
+    for period in 1..=3 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let runs = fixture.store.runs(Some("test"), 0).await.unwrap();
+        assert_eq!(runs.len(), period, "runs after due time {period}");
+        fixture.clock.advance(Duration::from_secs(600));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let runs = fixture.store.runs(Some("test"), 0).await.unwrap();
+    assert_eq!(runs.len(), 4);
+    for run in &runs {
+        assert_eq!(run.outcome, RunOutcome::Succeeded, "run {}", run.id);
+    }
+    second.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claim_held_elsewhere_rejects_refresh() {
+    let fixture = Fixture::start(10, 3).await;
+    let schedule =
+        "{ frequency: { minutes: 10 }, timeout: { seconds: 60 }, initialDelay: { minutes: 5 } }";
+    fixture
+        .scheduler
+        .apply_providers(fixture.providers(schedule, ""));
+    let taken = fixture
+        .store
+        .try_claim(
+            "test",
+            "another-replica",
+            fixture.clock.now(),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    assert!(taken);
+
+    let refresh = fixture.scheduler.refresh("test").await;
+    assert!(matches!(
+        refresh,
+        Err(SchedulerError::ClaimedElsewhere { .. })
+    ));
+    assert!(fixture
+        .store
+        .runs(Some("test"), 0)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_claim_run_is_abandoned() {
+    let mut fixture = Fixture::start(10, 3).await;
+    // A replica claimed the provider, recorded a run and died.
+    let dead_run = fixture.store.start_run("test", Utc::now()).await.unwrap();
+    fixture
+        .store
+        .try_claim(
+            "test",
+            "dead-replica",
+            fixture.clock.now(),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    let schedule =
+        "{ frequency: { minutes: 10 }, timeout: { seconds: 60 }, initialDelay: { minutes: 5 } }";
+    fixture
+        .scheduler
+        .apply_providers(fixture.providers(schedule, ""));
+
+    fixture.clock.advance(Duration::from_secs(61));
+    fixture.scheduler.refresh("test").await.unwrap();
+    assert_eq!(fixture.next_finished().await.outcome, "succeeded");
+    let runs = fixture.store.runs(Some("test"), 0).await.unwrap();
+    let dead = runs.iter().find(|run| run.id == dead_run).unwrap();
+    assert_eq!(dead.outcome, RunOutcome::Abandoned);
+    assert!(dead.error.as_deref().unwrap().contains("abandoned"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_start_abandons_running_rows() {
+    let fixture = Fixture::start(10, 3).await;
+    let killed_run = fixture.store.start_run("test", Utc::now()).await.unwrap();
+    fixture
+        .store
+        .try_claim(
+            "test",
+            "killed-process",
+            fixture.clock.now(),
+            Duration::from_secs(600),
+        )
+        .await
+        .unwrap();
+
+    fixture.scheduler.recover_interrupted_runs().await;
+    let runs = fixture.store.runs(Some("test"), 0).await.unwrap();
+    assert_eq!(runs[0].id, killed_run);
+    assert_eq!(runs[0].outcome, RunOutcome::Abandoned);
+    assert!(runs[0].finished_at.is_some());
+    let schedule =
+        "{ frequency: { minutes: 10 }, timeout: { seconds: 60 }, initialDelay: { minutes: 5 } }";
+    fixture
+        .scheduler
+        .apply_providers(fixture.providers(schedule, ""));
+    assert!(fixture.scheduler.refresh("test").await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_leaves_no_running_row() {
+    let mut fixture = Fixture::start(20, 4).await;
+    let slow = FaultConfig {
+        latency: Latency::Fixed {
+            delay: Duration::from_millis(500),
+        },
+        ..FaultConfig::default()
+    };
+    fixture.fake.faults().set_config(slow).unwrap();
+    let schedule =
+        "{ frequency: { minutes: 10 }, timeout: { seconds: 60 }, initialDelay: { minutes: 5 } }";
+    fixture
+        .scheduler
+        .apply_providers(fixture.providers(schedule, ""));
+    fixture.scheduler.refresh("test").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    fixture.scheduler.shutdown(Duration::from_millis(200)).await;
+    fixture.next_finished().await;
+
+    let runs = fixture.store.runs(Some("test"), 0).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].outcome, RunOutcome::Cancelled);
+    let free = fixture
+        .store
+        .try_claim(
+            "test",
+            "next-process",
+            fixture.clock.now(),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    assert!(free, "the shut-down scheduler kept its claim");
 }

@@ -3,21 +3,33 @@
 //!
 //! Terms:
 //! - *slot*: a provider's place in the scheduler: its current settings, the
-//!   claim a run must hold, and the tokens that stop its loop and cancel
-//!   its runs;
+//!   local claim a run must hold, and the tokens that stop its loop and
+//!   cancel its runs;
 //! - *claim*: a per-provider lock held for the whole run, so runs of one
-//!   provider never overlap: a scheduled run that finds the claim taken is
-//!   skipped, a refresh gets [`SchedulerError::AlreadyRunning`];
-//! - *due time*: when the schedule next starts a run ([`timing`]).
+//!   provider never overlap. It has two parts: a local one for this
+//!   process and one in the store that every replica sharing the store
+//!   respects ([`claims`]). A scheduled run that finds the claim taken is
+//!   skipped, a refresh gets [`SchedulerError::AlreadyRunning`] or
+//!   [`SchedulerError::ClaimedElsewhere`];
+//! - *due time*: when the schedule next starts a run ([`timing`]), kept in
+//!   the store so that replicas agree on it ([`provider_loop`]).
 //!
 //! A run's timeout is enforced by the sync engine, which leaves the catalog
 //! unchanged when it passes. New settings ([`Scheduler::apply_providers`])
 //! take effect at once: the next run of a provider uses them, a changed
-//! schedule is recomputed from now, a removed provider's loop stops and its
+//! frequency is recomputed from now, a removed provider's loop stops and its
 //! run is cancelled with no change. On shutdown the loops stop, running
 //! runs get a grace period to finish, and are then cancelled.
+//!
+//! Runs left recorded as running by a process that died are marked
+//! abandoned: on a SQLite store when the scheduler starts
+//! ([`Scheduler::recover_interrupted_runs`]), and on any store when a
+//! replica next takes the provider's claim, which it can only do once the
+//! dead holder's claim has expired.
 
+pub mod claims;
 pub mod clock;
+mod provider_loop;
 pub mod status;
 pub mod timing;
 
@@ -25,9 +37,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
-use orgsync_config::{ProviderConfig, Schedule};
-use orgsync_store::{EntityQuery, Store};
+use chrono::Utc;
+use orgsync_config::ProviderConfig;
+use orgsync_store::{EntityQuery, Store, StoreClient};
 use orgsync_sync::{SyncError, SyncOptions, SyncReport};
 use tokio::sync::{broadcast, watch, OwnedMutexGuard};
 use tokio::task::JoinHandle;
@@ -36,8 +48,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::metrics::Metrics;
 use clock::Clock;
+use provider_loop::provider_loop;
 use status::{FinishedRun, LiveRun, StatusBoard, Trigger};
-use timing::{first_due, next_due, TimingError};
 
 /// The entity kinds orgsync writes, for the per-kind gauges.
 const KINDS: [&str; 2] = ["User", "Group"];
@@ -59,6 +71,18 @@ pub enum SchedulerError {
         provider: String,
         started_at: String,
     },
+    /// Another replica that shares the store holds the provider's claim.
+    #[error(
+        "provider {provider} is being synced by another orgsync replica that shares the \
+         database; wait for that run to finish, then refresh again"
+    )]
+    ClaimedElsewhere { provider: String },
+    /// The claim could not be taken because the store failed.
+    #[error(
+        "claiming provider {provider} in the database failed: {reason}; check that the \
+         database is reachable, then refresh again"
+    )]
+    ClaimFailed { provider: String, reason: String },
     /// The server is shutting down and starts no more runs.
     #[error("the server is shutting down and starts no new runs")]
     ShuttingDown,
@@ -91,6 +115,8 @@ struct Slot {
 
 struct Inner {
     store: Arc<dyn Store>,
+    /// This process's name in the store's claims.
+    holder: String,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
     board: StatusBoard,
@@ -120,6 +146,7 @@ impl Scheduler {
         Scheduler {
             inner: Arc::new(Inner {
                 store,
+                holder: claims::holder_name(),
                 clock,
                 metrics,
                 board: StatusBoard::default(),
@@ -152,6 +179,14 @@ impl Scheduler {
     /// Replaces the set of providers: starts loops for new ids, stops the
     /// loops (and cancels the runs) of ids that are gone, and hands new
     /// settings to the rest.
+    ///
+    /// This is the reload entry point for every source of provider
+    /// settings: SIGHUP calls it with the providers of the reread config
+    /// files ([`crate::reload::reload_from_files`]), and code that changes
+    /// settings at run time calls it with the complete new set. It takes
+    /// effect at once, needs no runtime context beyond the one the
+    /// scheduler runs on, and may be called from any task. A run in
+    /// progress keeps the settings it started with.
     pub fn apply_providers(&self, providers: Vec<ProviderConfig>) -> ReloadSummary {
         let mut summary = ReloadSummary::default();
         let configured_ids: BTreeSet<String> = providers
@@ -225,9 +260,48 @@ impl Scheduler {
         }
     }
 
-    /// Starts a run of `provider` now, unless one is in progress.
-    pub fn refresh(&self, provider: &str) -> Result<RunHandle, SchedulerError> {
-        self.inner.start_run(provider, Trigger::Refresh)
+    /// Returns this process's name in the store's claims.
+    pub fn holder(&self) -> &str {
+        &self.inner.holder
+    }
+
+    /// Marks runs that a stopped process left recorded as running as
+    /// abandoned and frees its claims, on a SQLite store. A SQLite file
+    /// serves one `orgsync serve` process, so at start no other process
+    /// runs a scheduled sync on it. A PostgreSQL store is shared by
+    /// replicas that may be running syncs now, so there a run is abandoned
+    /// only when its claim has expired ([`claims`]).
+    ///
+    /// NOTE: an `orgsync sync` command running on the same SQLite file at
+    /// that moment has its run marked abandoned too, until it records its
+    /// own outcome when it ends.
+    pub async fn recover_interrupted_runs(&self) {
+        let store = &self.inner.store;
+        if store.client() != StoreClient::Sqlite {
+            return;
+        }
+        if let Err(error) = store.release_all_claims().await {
+            tracing::warn!(error = %error, "freeing the claims of a stopped process failed");
+        }
+        let now = Utc::now();
+        match store
+            .abandon_runs(None, now, now, claims::ABANDONED_ERROR)
+            .await
+        {
+            Ok(ids) if ids.is_empty() => {}
+            Ok(ids) => {
+                tracing::warn!(run_ids = ?ids, "marked runs left running by a stopped process as abandoned")
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "marking runs left running by a stopped process as abandoned failed")
+            }
+        }
+    }
+
+    /// Starts a run of `provider` now, unless one is in progress here or
+    /// on another replica.
+    pub async fn refresh(&self, provider: &str) -> Result<RunHandle, SchedulerError> {
+        self.inner.start_run(provider, Trigger::Refresh).await
     }
 
     /// Stops the loops and rejects new runs, waits up to `grace` for running
@@ -278,8 +352,8 @@ impl Inner {
         }
     }
 
-    /// Claims the provider and spawns its run.
-    fn start_run(
+    /// Claims the provider, here and in the store, and spawns its run.
+    async fn start_run(
         self: &Arc<Self>,
         provider: &str,
         trigger: Trigger,
@@ -288,6 +362,8 @@ impl Inner {
             return Err(SchedulerError::ShuttingDown);
         }
         let (guard, config, cancel) = self.claim(provider)?;
+        self.claim_in_store(&config).await?;
+        claims::abandon_orphaned_runs(self.store.as_ref(), provider).await;
 
         let live = Arc::new(LiveRun::new(
             provider,
@@ -330,10 +406,39 @@ impl Inner {
         Ok((guard, config, slot.cancel_runs.child_token()))
     }
 
-    /// Runs the sync engine and records the outcome on the board, in the
-    /// metrics and for subscribers. The claim is released after the board
-    /// shows the run finished and before subscribers hear of it, so a
-    /// subscriber can start the next run at once.
+    /// Takes the provider's claim in the store for one claim lifetime.
+    async fn claim_in_store(&self, config: &ProviderConfig) -> Result<(), SchedulerError> {
+        let provider = &config.id;
+        let ttl = claims::claim_ttl(&config.schedule);
+        match self
+            .store
+            .try_claim(provider, &self.holder, self.clock.now(), ttl)
+            .await
+        {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(SchedulerError::ClaimedElsewhere {
+                provider: provider.clone(),
+            }),
+            Err(error) => Err(SchedulerError::ClaimFailed {
+                provider: provider.clone(),
+                reason: error.to_string(),
+            }),
+        }
+    }
+
+    /// Frees the provider's claim in the store. On failure the claim
+    /// expires by itself.
+    async fn release_in_store(&self, provider: &str) {
+        if let Err(error) = self.store.release_claim(provider, &self.holder).await {
+            tracing::warn!(provider, error = %error, "releasing the run's claim failed; it expires by itself");
+        }
+    }
+
+    /// Runs the sync engine while renewing the claim, and records the
+    /// outcome on the board, in the metrics and for subscribers. The claim
+    /// is released after the board shows the run finished and before
+    /// subscribers hear of it, so a subscriber can start the next run at
+    /// once.
     async fn execute(
         &self,
         config: Arc<ProviderConfig>,
@@ -343,9 +448,20 @@ impl Inner {
     ) -> FinishedRun {
         let provider = config.id.clone();
         let started = Instant::now();
-        let result = self
-            .run_engine(Arc::clone(&config), Arc::clone(&live), cancel)
-            .await;
+        let renewal = claims::renew_claim(
+            Arc::clone(&self.store),
+            Arc::clone(&self.clock),
+            provider.clone(),
+            self.holder.clone(),
+            claims::claim_ttl(&config.schedule),
+            cancel.clone(),
+        );
+        let engine = self.run_engine(Arc::clone(&config), Arc::clone(&live), cancel);
+        let result = tokio::select! {
+            biased;
+            result = engine => result,
+            never = renewal => match never {},
+        };
         let elapsed = started.elapsed();
 
         let finished = self.finished_run(&provider, &result, &live).await;
@@ -358,6 +474,7 @@ impl Inner {
         self.refresh_entity_gauges(&provider).await;
 
         self.board.run_finished(&provider, finished.clone());
+        self.release_in_store(&provider).await;
         drop(claim);
         // Sending fails only when no subscriber exists, which is fine.
         let _ = self.finished.send((provider, finished.clone()));
@@ -456,64 +573,4 @@ fn outcome_of(error: &SyncError) -> &'static str {
         SyncError::Cancelled { .. } | SyncError::TimedOut { .. } => "cancelled",
         _ => "failed",
     }
-}
-
-/// Computes the due time after a schedule change. It counts from now and
-/// skips the initial delay, which only applies when a provider starts.
-fn rescheduled(schedule: &Schedule, now: DateTime<Utc>) -> Result<DateTime<Utc>, TimingError> {
-    next_due(schedule, now, now)
-}
-
-/// Starts runs of one provider when they are due, until `stop` fires.
-async fn provider_loop(
-    inner: Arc<Inner>,
-    provider: String,
-    mut config: watch::Receiver<Arc<ProviderConfig>>,
-    stop: CancellationToken,
-) {
-    let mut schedule = config.borrow_and_update().schedule.clone();
-    let mut due = first_due(&schedule, inner.clock.now());
-
-    loop {
-        if let Err(error) = &due {
-            tracing::error!(provider = %provider, error = %error, "no next run time; the provider runs only on refresh until its schedule is fixed");
-        }
-        inner
-            .board
-            .set_next_run(&provider, due.as_ref().ok().copied());
-        let wait = async {
-            match &due {
-                Ok(at) => inner.clock.sleep_until(*at).await,
-                Err(_) => std::future::pending().await,
-            }
-        };
-
-        tokio::select! {
-            () = stop.cancelled() => break,
-            changed = config.changed() => {
-                if changed.is_err() {
-                    break;
-                }
-                let new_schedule = config.borrow_and_update().schedule.clone();
-                if new_schedule != schedule {
-                    tracing::info!(provider = %provider, "schedule changed; next run time recomputed");
-                    due = rescheduled(&new_schedule, inner.clock.now());
-                    schedule = new_schedule;
-                }
-                continue;
-            }
-            () = wait => {}
-        }
-
-        let Ok(at) = due else { continue };
-        match inner.start_run(&provider, Trigger::Schedule) {
-            Ok(_) => tracing::info!(provider = %provider, "scheduled run started"),
-            Err(SchedulerError::ShuttingDown) => break,
-            Err(error) => {
-                tracing::info!(provider = %provider, reason = %error, "scheduled run skipped")
-            }
-        }
-        due = next_due(&schedule, at, inner.clock.now());
-    }
-    inner.board.set_next_run(&provider, None);
 }
