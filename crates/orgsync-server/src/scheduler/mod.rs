@@ -226,7 +226,13 @@ impl Scheduler {
             let inner = Arc::clone(&self.inner);
             self.inner
                 .loops
-                .spawn(provider_loop(inner, id.clone(), receiver, stop));
+                .spawn(provider_loop(inner, id.clone(), receiver, stop.clone()));
+            if self.inner.store.client() != StoreClient::Sqlite {
+                let inner = Arc::clone(&self.inner);
+                self.inner
+                    .loops
+                    .spawn(follow_other_replicas(inner, id.clone(), stop));
+            }
             summary.added.push(id);
         }
         drop(slots);
@@ -562,6 +568,38 @@ impl Inner {
                 }
             }
         }
+    }
+}
+
+/// Real time between reads of a provider's last run from a shared store.
+const FOLLOW_INTERVAL: Duration = Duration::from_secs(3);
+
+/// Copies the runs that other replicas finish from the store to the
+/// board, and their entity counts to the metrics, every
+/// [`FOLLOW_INTERVAL`] until `stop` fires, so that every replica shows the
+/// same last run.
+async fn follow_other_replicas(inner: Arc<Inner>, provider: String, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            () = tokio::time::sleep(FOLLOW_INTERVAL) => {}
+        }
+        let records = match inner.store.runs(Some(&provider), 2).await {
+            Ok(records) => records,
+            Err(error) => {
+                tracing::debug!(provider = %provider, error = %error, "reading the last run from the store failed");
+                continue;
+            }
+        };
+        let finished = records
+            .iter()
+            .find(|record| record.outcome != orgsync_store::RunOutcome::Running);
+        if let Some(record) = finished {
+            inner
+                .board
+                .set_last_if_newer(&provider, FinishedRun::from_record(record));
+        }
+        inner.refresh_entity_gauges(&provider).await;
     }
 }
 

@@ -399,6 +399,21 @@ impl StatusBoard {
         }
     }
 
+    /// Sets the last run read back from the store when it is another run
+    /// than the last one on the board and started later, as the runs of
+    /// other replicas that share the store are.
+    pub fn set_last_if_newer(&self, provider: &str, run: FinishedRun) {
+        if let Some(entry) = self.write().get_mut(provider) {
+            let newer = match &entry.last {
+                None => true,
+                Some(last) => last.run_id != run.run_id && run.started_at > last.started_at,
+            };
+            if newer {
+                entry.last = Some(run);
+            }
+        }
+    }
+
     /// Records when the provider's schedule next starts a run.
     pub fn set_next_run(&self, provider: &str, at: Option<DateTime<Utc>>) {
         if let Some(entry) = self.write().get_mut(provider) {
