@@ -7,7 +7,9 @@
 //!   replica once the claim expires, and readers of the other replicas'
 //!   catalog API see the old or the new catalog, never a mix;
 //! - a PostgreSQL restart during a run fails that run with no change, and
-//!   the next run succeeds.
+//!   the next run succeeds;
+//! - SIGHUP rereads the config, and SIGTERM cancels a run that outlasts the
+//!   shutdown grace period.
 //!
 //! The first two use a fresh database on the server at `ORGSYNC_TEST_PG_URL`
 //! (by default `postgres://postgres@127.0.0.1:5432/test`, trust
@@ -128,6 +130,8 @@ struct Org {
     fake: RunningFakeOkta,
     dir: tempfile::TempDir,
     config: PathBuf,
+    database_url: String,
+    schedule: String,
 }
 
 impl Org {
@@ -143,6 +147,26 @@ impl Org {
         let credentials = fake.credentials.as_ref().expect("generated credentials");
         std::fs::write(dir.path().join("key.pem"), &credentials.private_key_pem)
             .expect("key written");
+        let config = dir.path().join("app-config.yaml");
+        let org = Org {
+            fake,
+            dir,
+            config,
+            database_url: database_url.to_string(),
+            schedule: schedule.to_string(),
+        };
+        org.write_config("");
+        org
+    }
+
+    /// Writes the config with `extra` YAML lines (indented by 8 spaces)
+    /// added to the provider's settings.
+    fn write_config(&self, extra: &str) {
+        let credentials = self
+            .fake
+            .credentials
+            .as_ref()
+            .expect("generated credentials");
         let text = format!(
             "backend:\n  database:\n    client: pg\n    connection: {database_url}\n\
              catalog:\n  providers:\n    okta:\n      test:\n\
@@ -152,14 +176,26 @@ impl Org {
              \x20       privateKey:\n          $file: key.pem\n\
              \x20       maxRetries: 1\n\
              \x20       removalGuard: {{ maxShare: 1.0 }}\n\
-             \x20       schedule: {schedule}\n",
-            url = fake.base_url,
+             \x20       schedule: {schedule}\n{extra}",
+            database_url = self.database_url,
+            schedule = self.schedule,
+            url = self.fake.base_url,
             client = credentials.client_id,
             key_id = credentials.key_id,
         );
-        let config = dir.path().join("app-config.yaml");
-        std::fs::write(&config, text).expect("config written");
-        Org { fake, dir, config }
+        std::fs::write(&self.config, text).expect("config written");
+    }
+
+    /// Returns the names of the org's Okta groups.
+    fn group_names(&self) -> Vec<String> {
+        let handle = self.fake.org_handle();
+        let org = handle.read();
+        let names = org
+            .groups_after(None)
+            .filter(|group| group.group_type() == "OKTA_GROUP")
+            .map(|group| group.name().to_string())
+            .collect();
+        names
     }
 
     /// Removes `count` users from the org, so that the next run changes
@@ -201,12 +237,19 @@ struct Replica {
 
 impl Replica {
     async fn start(org: &Org, name: &str) -> Replica {
+        Replica::start_with_grace(org, name, 20).await
+    }
+
+    /// Starts a replica whose running syncs get `grace_seconds` to finish
+    /// after SIGTERM.
+    async fn start_with_grace(org: &Org, name: &str, grace_seconds: u64) -> Replica {
         let log = org.dir.path().join(format!("{name}.log"));
         let log_file = std::fs::File::create(&log).expect("log file created");
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_orgsync"))
             .args(["serve", "--config"])
             .arg(&org.config)
-            .args(["--listen", "127.0.0.1:0", "--shutdown-grace", "20"])
+            .args(["--listen", "127.0.0.1:0", "--shutdown-grace"])
+            .arg(grace_seconds.to_string())
             .env("ORGSYNC_LOG", "info")
             .env("ORGSYNC_ADMIN_TOKEN", ADMIN_TOKEN)
             .env_remove("ORGSYNC_READ_TOKEN")
@@ -280,10 +323,25 @@ impl Replica {
         response.json().await.ok()
     }
 
+    /// Sends SIGHUP, which makes the replica reread its config files.
+    fn hang_up(&self) {
+        let status = StdCommand::new("kill")
+            .args(["-HUP", &self.pid().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "SIGHUP to {} failed", self.name);
+    }
+
     /// Returns the number of User entities the replica's catalog API shows.
     async fn user_count(&self, http: &reqwest::Client) -> Option<u64> {
+        self.entity_count(http, "user").await
+    }
+
+    /// Returns the number of entities of `kind` the replica's catalog API
+    /// shows.
+    async fn entity_count(&self, http: &reqwest::Client, kind: &str) -> Option<u64> {
         let url = format!(
-            "{}/api/catalog/entities/by-query?filter=kind=user&limit=1",
+            "{}/api/catalog/entities/by-query?filter=kind={kind}&limit=1",
             self.base_url
         );
         let response = http.get(url).send().await.ok()?;
@@ -363,11 +421,30 @@ async fn three_replicas_run_each_period_once() {
 
     // Several periods after every replica is up.
     tokio::time::sleep(PERIOD * 8).await;
+
+    // Every replica shows the newest finished run, whichever replica ran it.
+    let store = database.store().await;
+    let newest = runs(&store)
+        .await
+        .iter()
+        .rev()
+        .find(|run| run.outcome != RunOutcome::Running)
+        .map(|run| run.id)
+        .expect("a finished run");
+    let http = reqwest::Client::new();
+    for replica in &replicas {
+        let (replica_ref, http_ref) = (replica, &http);
+        wait_for("every replica to show the newest run", move || async move {
+            let status = replica_ref.status(http_ref).await?;
+            let shown = status["lastRun"]["runId"].as_i64()?;
+            (shown >= newest).then_some(())
+        })
+        .await;
+    }
+
     for replica in &mut replicas {
         replica.terminate().await;
     }
-
-    let store = database.store().await;
     let runs = runs(&store).await;
     store.close().await;
     let logs: Vec<String> = replicas.iter().map(Replica::log_text).collect();
@@ -813,4 +890,109 @@ async fn postgres_restart_fails_run_without_change() {
     );
     assert_eq!(outcomes[2], RunOutcome::Succeeded);
     replica.terminate().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_config() {
+    let database = PgDatabase::create(&admin_url()).await;
+    let schedule =
+        "{ frequency: { hours: 1 }, timeout: { seconds: 60 }, initialDelay: { seconds: 0 } }";
+    let org = Org::start(30, 6, &database.url, schedule).await;
+    let names = org.group_names();
+    let one_group = format!(
+        "        groupFilter:\n          groupNames: [{:?}]\n",
+        names[0]
+    );
+    let two_groups = format!(
+        "        groupFilter:\n          groupNames: [{:?}, {:?}]\n",
+        names[0], names[1]
+    );
+    org.write_config(&one_group);
+    let mut replica = Replica::start(&org, "replica").await;
+    let http = reqwest::Client::new();
+    let first = wait_for_last_outcome(&replica, &http, "succeeded").await;
+    assert_eq!(replica.entity_count(&http, "group").await, Some(1));
+
+    // A reload that changes the filter is used by the next run.
+    org.write_config(&two_groups);
+    replica.hang_up();
+    let replica_ref = &replica;
+    wait_for("the reload to be logged", move || async move {
+        replica_ref
+            .log_text()
+            .contains("provider settings applied")
+            .then_some(())
+    })
+    .await;
+    assert_eq!(replica.refresh(&http).await, 202);
+    let first_id = first["lastRun"]["runId"].as_i64().expect("a run id");
+    let http_ref = &http;
+    wait_for("a run with the new filter", move || async move {
+        let status = replica_ref.status(http_ref).await?;
+        let newer = status["lastRun"]["runId"].as_i64()? > first_id;
+        (newer && status["lastRun"]["outcome"] == "succeeded").then_some(())
+    })
+    .await;
+    assert_eq!(replica.entity_count(&http, "group").await, Some(2));
+
+    // An invalid config is rejected with a logged error naming the key,
+    // and the running provider keeps working.
+    std::fs::write(
+        &org.config,
+        "catalog: { providers: { okta: { test: { oktaUrl: 5 } } } }\n",
+    )
+    .expect("config written");
+    replica.hang_up();
+    wait_for("the rejected reload to be logged", move || async move {
+        let log = replica_ref.log_text();
+        (log.contains("config reload rejected") && log.contains("oktaUrl")).then_some(())
+    })
+    .await;
+    let status = replica.status(&http).await.expect("status");
+    assert_eq!(status["id"], "test");
+    assert_eq!(replica.refresh(&http).await, 202);
+    wait_for_last_outcome(&replica, &http, "succeeded").await;
+    replica.terminate().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_cancels_run_after_grace() {
+    let database = PgDatabase::create(&admin_url()).await;
+    let schedule =
+        "{ frequency: { hours: 1 }, timeout: { seconds: 60 }, initialDelay: { seconds: 0 } }";
+    let org = Org::start(40, 6, &database.url, schedule).await;
+    org.slow_down(Duration::from_millis(1500));
+    let mut replica = Replica::start_with_grace(&org, "replica", 1).await;
+    let http = reqwest::Client::new();
+    let (replica_ref, http_ref) = (&replica, &http);
+    wait_for("the first run to start", move || async move {
+        let status = replica_ref.status(http_ref).await?;
+        (status["running"] == true).then_some(())
+    })
+    .await;
+
+    let stopping = Instant::now();
+    replica.terminate().await;
+    let stopped_in = stopping.elapsed();
+    assert!(
+        stopped_in < Duration::from_secs(10),
+        "shutdown took {stopped_in:?}"
+    );
+
+    let store = database.store().await;
+    let history = runs(&store).await;
+    assert_eq!(history.len(), 1, "runs: {history:#?}");
+    assert_eq!(history[0].outcome, RunOutcome::Cancelled);
+    assert!(history[0].finished_at.is_some());
+    let users = store
+        .count_entities(&orgsync_store::EntityQuery::default())
+        .await
+        .expect("entities counted");
+    assert_eq!(users, 0, "the cancelled run wrote entities");
+    let claim_free = store
+        .try_claim("test", "next-replica", Utc::now(), Duration::from_secs(60))
+        .await
+        .expect("claim tried");
+    assert!(claim_free, "the stopped replica kept its claim");
+    store.close().await;
 }
