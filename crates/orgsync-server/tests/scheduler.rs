@@ -423,6 +423,24 @@ async fn changed_frequency_replaces_stored_time() {
     );
 }
 
+/// Waits until the store records `count` runs of `test`, all finished.
+async fn wait_for_finished_runs(store: &Arc<dyn Store>, count: usize) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let runs = store.runs(Some("test"), 0).await.unwrap();
+        let finished = runs.iter().all(|run| run.outcome != RunOutcome::Running);
+        if runs.len() >= count && finished {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} of {count} runs recorded",
+            runs.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_schedulers_run_each_due_time_once() {
     let fixture = Fixture::start(10, 3).await;
@@ -435,15 +453,15 @@ async fn two_schedulers_run_each_due_time_once() {
     fixture.scheduler.apply_providers(providers.clone());
     second.apply_providers(providers);
 
-    for period in 1..=3 {
-        tokio::time::sleep(Duration::from_millis(500)).await;
+    for period in 1..=4 {
+        wait_for_finished_runs(&fixture.store, period).await;
+        // A second run for the same due time would start within this pause.
+        tokio::time::sleep(Duration::from_millis(300)).await;
         let runs = fixture.store.runs(Some("test"), 0).await.unwrap();
         assert_eq!(runs.len(), period, "runs after due time {period}");
         fixture.clock.advance(Duration::from_secs(600));
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
     let runs = fixture.store.runs(Some("test"), 0).await.unwrap();
-    assert_eq!(runs.len(), 4);
     for run in &runs {
         assert_eq!(run.outcome, RunOutcome::Succeeded, "run {}", run.id);
     }

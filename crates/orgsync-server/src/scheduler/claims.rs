@@ -110,3 +110,24 @@ pub async fn abandon_orphaned_runs(store: &dyn Store, provider: &str) {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orgsync_config::Frequency;
+
+    #[test]
+    fn claim_outlasts_timeout_by_margin() {
+        let schedule = Schedule {
+            frequency: Frequency::Every(Duration::from_secs(1800)),
+            timeout: Duration::from_secs(600),
+            initial_delay: Duration::ZERO,
+        };
+        assert_eq!(claim_ttl(&schedule), Duration::from_secs(605));
+    }
+
+    #[test]
+    fn holder_names_differ() {
+        assert_ne!(holder_name(), holder_name());
+    }
+}

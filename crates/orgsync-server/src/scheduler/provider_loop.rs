@@ -200,3 +200,35 @@ async fn start_scheduled_run(inner: &Arc<Inner>, provider: &str) {
         Err(error) => tracing::info!(provider, reason = %error, "scheduled run skipped"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schedule(frequency: Frequency, timeout_seconds: u64) -> Schedule {
+        Schedule {
+            frequency,
+            timeout: Duration::from_secs(timeout_seconds),
+            initial_delay: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn interval_key_names_milliseconds() {
+        let every = schedule(Frequency::Every(Duration::from_millis(1500)), 60);
+        assert_eq!(schedule_key(&every), "every:1500ms");
+    }
+
+    #[test]
+    fn cron_key_names_pattern() {
+        let cron = schedule(Frequency::Cron("0 2 * * *".to_string()), 60);
+        assert_eq!(schedule_key(&cron), "cron:0 2 * * *");
+    }
+
+    #[test]
+    fn timeout_change_keeps_key() {
+        let short = schedule(Frequency::Every(Duration::from_secs(60)), 10);
+        let long = schedule(Frequency::Every(Duration::from_secs(60)), 50);
+        assert_eq!(schedule_key(&short), schedule_key(&long));
+    }
+}
