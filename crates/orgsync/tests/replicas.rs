@@ -10,8 +10,9 @@
 //!   the next run succeeds;
 //! - SIGHUP rereads the config, and SIGTERM cancels a run that outlasts the
 //!   shutdown grace period;
-//! - on a SQLite file, a run left running by a killed process is marked
-//!   abandoned when the next process starts.
+//! - a run left running by a dead process is marked abandoned: on
+//!   PostgreSQL once its claim expires, on a SQLite file when the next
+//!   process starts.
 //!
 //! The first two use a fresh database on the server at `ORGSYNC_TEST_PG_URL`
 //! (by default `postgres://postgres@127.0.0.1:5432/test`, trust
@@ -1058,4 +1059,54 @@ async fn sqlite_restart_abandons_killed_run() {
     assert_eq!(restarted.refresh(&http).await, 202);
     wait_for_last_outcome(&restarted, &http, "succeeded").await;
     restarted.terminate().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orphaned_run_abandoned_after_expiry() {
+    let database = PgDatabase::create(&admin_url()).await;
+    let store = database.store().await;
+    // A replica recorded a run and died; its claim lasts 8 s more.
+    let orphan = store
+        .start_run("test", Utc::now())
+        .await
+        .expect("run recorded");
+    let expires_at = Utc::now() + chrono::Duration::seconds(8);
+    let claimed = store
+        .try_claim("test", "dead-replica", Utc::now(), Duration::from_secs(8))
+        .await
+        .expect("claim taken");
+    assert!(claimed);
+
+    let schedule =
+        "{ frequency: { hours: 1 }, timeout: { seconds: 60 }, initialDelay: { hours: 1 } }";
+    let org = Org::start(10, 2, &database.url, schedule).await;
+    let mut replica = Replica::start(&org, "replica").await;
+    let history = runs(&store).await;
+    assert_eq!(
+        history[0].outcome,
+        RunOutcome::Running,
+        "abandoned while claimed"
+    );
+
+    let store_ref = &store;
+    let abandoned = wait_for("the orphaned run to be abandoned", move || async move {
+        let history = runs(store_ref).await;
+        let run = history.into_iter().find(|run| run.id == orphan)?;
+        (run.outcome == RunOutcome::Abandoned).then_some(run)
+    })
+    .await;
+    let marked_at = abandoned.finished_at.expect("an end time");
+    assert!(
+        marked_at >= expires_at,
+        "marked at {marked_at}, before the claim expired at {expires_at}"
+    );
+    let after_expiry = (marked_at - expires_at).num_milliseconds();
+    eprintln!("orphaned run abandoned {after_expiry} ms after its claim expired");
+    assert!(
+        after_expiry < 10_000,
+        "abandoned {after_expiry} ms after expiry"
+    );
+    assert_eq!(runs(&store).await.len(), 1, "the provider ran");
+    replica.terminate().await;
+    store.close().await;
 }

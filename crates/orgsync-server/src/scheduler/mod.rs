@@ -23,9 +23,9 @@
 //!
 //! Runs left recorded as running by a process that died are marked
 //! abandoned: on a SQLite store when the scheduler starts
-//! ([`Scheduler::recover_interrupted_runs`]), and on any store when a
-//! replica next takes the provider's claim, which it can only do once the
-//! dead holder's claim has expired.
+//! ([`Scheduler::recover_interrupted_runs`]), on a shared store within a
+//! few seconds after the dead holder's claim expires, and on any store
+//! when a replica next takes the provider's claim.
 
 pub mod claims;
 pub mod clock;
@@ -571,13 +571,45 @@ impl Inner {
     }
 }
 
+impl Inner {
+    /// Marks `provider`'s runs recorded as running as abandoned when no
+    /// replica holds its claim. A live run's claim is renewed until the run
+    /// records its end, so a free claim beside a running row means the
+    /// process running it died, and the row is abandoned as soon as its
+    /// claim expires instead of at the provider's next run.
+    async fn abandon_if_unclaimed(&self, provider: &str) {
+        let local = {
+            let slots = self.lock_slots();
+            let Some(slot) = slots.get(provider) else {
+                return;
+            };
+            Arc::clone(&slot.claim).try_lock_owned()
+        };
+        // A run of this process holds the local claim.
+        let Ok(local) = local else { return };
+        // NOTE: a replica whose due time comes while this check holds the
+        // claim (a few milliseconds) skips that due time.
+        let claimed = self
+            .store
+            .try_claim(provider, &self.holder, self.clock.now(), claims::CLAIM_MARGIN)
+            .await;
+        if !matches!(claimed, Ok(true)) {
+            return;
+        }
+        claims::abandon_orphaned_runs(self.store.as_ref(), provider).await;
+        self.release_in_store(provider).await;
+        drop(local);
+    }
+}
+
 /// Real time between reads of a provider's last run from a shared store.
 const FOLLOW_INTERVAL: Duration = Duration::from_secs(3);
 
 /// Copies the runs that other replicas finish from the store to the
 /// board, and their entity counts to the metrics, every
 /// [`FOLLOW_INTERVAL`] until `stop` fires, so that every replica shows the
-/// same last run.
+/// same last run. Marks a run abandoned once the claim of the replica that
+/// left it running has expired.
 async fn follow_other_replicas(inner: Arc<Inner>, provider: String, stop: CancellationToken) {
     loop {
         tokio::select! {
@@ -591,6 +623,12 @@ async fn follow_other_replicas(inner: Arc<Inner>, provider: String, stop: Cancel
                 continue;
             }
         };
+        let newest_running = records
+            .first()
+            .is_some_and(|record| record.outcome == orgsync_store::RunOutcome::Running);
+        if newest_running {
+            inner.abandon_if_unclaimed(&provider).await;
+        }
         let finished = records
             .iter()
             .find(|record| record.outcome != orgsync_store::RunOutcome::Running);
