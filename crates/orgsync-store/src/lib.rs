@@ -30,9 +30,11 @@ mod prepare;
 pub mod query;
 mod relations;
 mod search;
+pub mod settings;
 pub mod sqlite;
 
 pub use postgres::PgStore;
+pub use settings::{ProviderSettings, SaveMode, SavedProvider};
 pub use sqlite::SqliteStore;
 
 /// What a store operation can fail with.
@@ -74,6 +76,30 @@ pub enum StoreError {
     /// `finish_run` was called with an id that `start_run` never returned.
     #[error("run {0} was not found")]
     RunNotFound(i64),
+    /// A saved provider with this id exists, so it cannot be created.
+    #[error("a saved provider with the id {provider:?} already exists; choose another id or edit that provider")]
+    ProviderExists { provider: String },
+    /// The saved provider changed or was deleted after the version being
+    /// replaced was read.
+    #[error(
+        "saved provider {provider:?} was {} since revision {expected} was read; reload it and \
+         make the change again",
+        stale_state(.found)
+    )]
+    StaleSettings {
+        provider: String,
+        expected: i64,
+        /// The current revision, or `None` when the provider is gone.
+        found: Option<i64>,
+    },
+}
+
+/// Describes what happened to a saved provider, for [`StoreError::StaleSettings`].
+fn stale_state(found: &Option<i64>) -> String {
+    match found {
+        Some(revision) => format!("changed (now revision {revision})"),
+        None => "deleted".to_string(),
+    }
 }
 
 /// The change that replacing a provider's entities makes (or would make).
@@ -401,6 +427,28 @@ pub trait Store: Send + Sync {
         expected_version: Option<i64>,
         next: &NextRun,
     ) -> Result<bool, StoreError>;
+
+    /// Every provider saved through the settings pages, ordered by id.
+    async fn saved_providers(&self) -> Result<Vec<SavedProvider>, StoreError>;
+
+    /// Creates or replaces a saved provider as `mode` says, raising the
+    /// settings revision, and returns the provider as stored. Fails with
+    /// [`StoreError::ProviderExists`] or [`StoreError::StaleSettings`]
+    /// without writing anything when `mode` does not hold.
+    async fn save_provider(
+        &self,
+        settings: &ProviderSettings,
+        mode: SaveMode,
+        now: DateTime<Utc>,
+    ) -> Result<SavedProvider, StoreError>;
+
+    /// Deletes a saved provider, raising the settings revision. Returns
+    /// false, and changes nothing, when no provider has the id.
+    async fn delete_saved_provider(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// The settings revision: 0 on a new database, raised by one with every
+    /// saved or deleted provider.
+    async fn settings_revision(&self) -> Result<i64, StoreError>;
 }
 
 /// The time a claim taken at `now` for `ttl` expires, saturating at the

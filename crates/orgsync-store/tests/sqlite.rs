@@ -75,6 +75,13 @@ suite_tests!(
     every_outcome_round_trips,
     runs_are_newest_first_and_filtered,
     finishing_unknown_run_fails,
+    saved_provider_round_trips,
+    saved_provider_update_keeps_created_at,
+    saved_provider_id_must_be_free,
+    stale_update_is_rejected,
+    update_of_deleted_provider_is_rejected,
+    delete_raises_revision_once,
+    saved_providers_are_ordered_by_id,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

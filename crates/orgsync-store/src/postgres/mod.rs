@@ -13,6 +13,7 @@ mod query;
 mod read;
 mod runs;
 mod schedules;
+mod settings;
 mod write;
 
 use std::collections::BTreeMap;
@@ -27,8 +28,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::query::{EntityFilter, EntityPage, EntityPageQuery, FacetCount};
 use crate::{
-    ChangeSet, EntityQuery, NextRun, RunOutcome, RunRecord, RunSummary, Store, StoreClient,
-    StoreError, StoredEntity,
+    ChangeSet, EntityQuery, NextRun, ProviderSettings, RunOutcome, RunRecord, RunSummary, SaveMode,
+    SavedProvider, Store, StoreClient, StoreError, StoredEntity,
 };
 
 /// The connections in the pool: one writer plus concurrent readers for the
@@ -257,6 +258,27 @@ impl Store for PgStore {
         next: &NextRun,
     ) -> Result<bool, StoreError> {
         schedules::replace_next_run(&self.pool, provider, expected_version, next).await
+    }
+
+    async fn saved_providers(&self) -> Result<Vec<SavedProvider>, StoreError> {
+        settings::saved_providers(&self.pool).await
+    }
+
+    async fn save_provider(
+        &self,
+        provider: &ProviderSettings,
+        mode: SaveMode,
+        now: DateTime<Utc>,
+    ) -> Result<SavedProvider, StoreError> {
+        settings::save_provider(&self.pool, provider, mode, now).await
+    }
+
+    async fn delete_saved_provider(&self, id: &str) -> Result<bool, StoreError> {
+        settings::delete_saved_provider(&self.pool, id).await
+    }
+
+    async fn settings_revision(&self) -> Result<i64, StoreError> {
+        settings::settings_revision(&self.pool).await
     }
 }
 

@@ -16,6 +16,7 @@ mod query;
 mod read;
 mod runs;
 mod schedules;
+mod settings;
 mod write;
 
 use std::collections::BTreeMap;
@@ -33,8 +34,8 @@ use tokio::sync::Mutex;
 
 use crate::query::{EntityFilter, EntityPage, EntityPageQuery, FacetCount};
 use crate::{
-    ChangeSet, EntityQuery, NextRun, RunOutcome, RunRecord, RunSummary, Store, StoreClient,
-    StoreError, StoredEntity,
+    ChangeSet, EntityQuery, NextRun, ProviderSettings, RunOutcome, RunRecord, RunSummary, SaveMode,
+    SavedProvider, Store, StoreClient, StoreError, StoredEntity,
 };
 
 /// How long a statement waits for another process's lock on the file before
@@ -305,6 +306,29 @@ impl Store for SqliteStore {
         next: &NextRun,
     ) -> Result<bool, StoreError> {
         schedules::replace_next_run(&self.pool, provider, expected_version, next).await
+    }
+
+    async fn saved_providers(&self) -> Result<Vec<SavedProvider>, StoreError> {
+        settings::saved_providers(&self.pool).await
+    }
+
+    async fn save_provider(
+        &self,
+        provider: &ProviderSettings,
+        mode: SaveMode,
+        now: DateTime<Utc>,
+    ) -> Result<SavedProvider, StoreError> {
+        let _writer = self.write_lock.lock().await;
+        settings::save_provider(&self.pool, provider, mode, now).await
+    }
+
+    async fn delete_saved_provider(&self, id: &str) -> Result<bool, StoreError> {
+        let _writer = self.write_lock.lock().await;
+        settings::delete_saved_provider(&self.pool, id).await
+    }
+
+    async fn settings_revision(&self) -> Result<i64, StoreError> {
+        settings::settings_revision(&self.pool).await
     }
 }
 

@@ -10,7 +10,8 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use orgsync_model::{Entity, EntityMetadata, Relation};
 use orgsync_store::{
-    ChangeSet, Conflict, EntityQuery, RunOutcome, RunRecord, RunSummary, Store, StoreError,
+    ChangeSet, Conflict, EntityQuery, ProviderSettings, RunOutcome, RunRecord, RunSummary,
+    SaveMode, Store, StoreError,
 };
 use serde_json::json;
 
@@ -702,4 +703,183 @@ pub async fn finishing_unknown_run_fails(store: &dyn Store) {
         )
         .await;
     assert!(matches!(result, Err(StoreError::RunNotFound(4242))));
+}
+
+/// Settings of a saved provider whose sealed key is the given bytes.
+pub fn provider_settings(id: &str, sealed: &[u8]) -> ProviderSettings {
+    ProviderSettings {
+        id: id.to_string(),
+        okta_url: "https://acme.okta.com/".to_string(),
+        client_id: "0oa1example".to_string(),
+        key_id: Some("kid-1".to_string()),
+        sealed_private_key: sealed.to_vec(),
+        key_fingerprint: "thumbprint-1".to_string(),
+        schedule: r#"{"frequency":{"minutes":30},"timeout":{"minutes":10}}"#.to_string(),
+        user_search_filter: Some(r#"status eq "ACTIVE""#.to_string()),
+        group_filter: Some(r#"{"groupNames":["platform"]}"#.to_string()),
+    }
+}
+
+pub async fn saved_provider_round_trips(store: &dyn Store) {
+    assert!(store.saved_providers().await.unwrap().is_empty());
+    assert_eq!(store.settings_revision().await.unwrap(), 0);
+
+    let settings = provider_settings("acme", &[0, 1, 2, 255]);
+    let saved = store
+        .save_provider(&settings, SaveMode::Create, at(0))
+        .await
+        .unwrap();
+    assert_eq!(saved.settings, settings);
+    assert_eq!(saved.revision, 1);
+    assert_eq!(saved.created_at, at(0));
+    assert_eq!(saved.updated_at, at(0));
+
+    let listed = store.saved_providers().await.unwrap();
+    assert_eq!(listed, vec![saved]);
+    assert_eq!(store.settings_revision().await.unwrap(), 1);
+}
+
+pub async fn saved_provider_update_keeps_created_at(store: &dyn Store) {
+    let first = store
+        .save_provider(&provider_settings("acme", b"one"), SaveMode::Create, at(0))
+        .await
+        .unwrap();
+    let mut changed = provider_settings("acme", b"two");
+    changed.key_id = None;
+    changed.group_filter = None;
+
+    let second = store
+        .save_provider(
+            &changed,
+            SaveMode::Update {
+                revision: first.revision,
+            },
+            at(60),
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.settings, changed);
+    assert_eq!(second.created_at, at(0));
+    assert_eq!(second.updated_at, at(60));
+    assert!(second.revision > first.revision);
+    assert_eq!(
+        store.settings_revision().await.unwrap(),
+        second.revision
+    );
+}
+
+pub async fn saved_provider_id_must_be_free(store: &dyn Store) {
+    store
+        .save_provider(&provider_settings("acme", b"one"), SaveMode::Create, at(0))
+        .await
+        .unwrap();
+    let result = store
+        .save_provider(&provider_settings("acme", b"two"), SaveMode::Create, at(1))
+        .await;
+    assert!(
+        matches!(&result, Err(StoreError::ProviderExists { provider }) if provider == "acme"),
+        "{result:?}"
+    );
+
+    let listed = store.saved_providers().await.unwrap();
+    assert_eq!(listed[0].settings.sealed_private_key, b"one");
+    assert_eq!(store.settings_revision().await.unwrap(), 1);
+}
+
+pub async fn stale_update_is_rejected(store: &dyn Store) {
+    let first = store
+        .save_provider(&provider_settings("acme", b"one"), SaveMode::Create, at(0))
+        .await
+        .unwrap();
+    let stale = SaveMode::Update {
+        revision: first.revision,
+    };
+    store
+        .save_provider(&provider_settings("acme", b"two"), stale, at(1))
+        .await
+        .unwrap();
+
+    let result = store
+        .save_provider(&provider_settings("acme", b"three"), stale, at(2))
+        .await;
+    match result {
+        Err(StoreError::StaleSettings {
+            provider,
+            expected,
+            found,
+        }) => {
+            assert_eq!(provider, "acme");
+            assert_eq!(expected, first.revision);
+            assert_eq!(found, Some(2));
+        }
+        other => panic!("expected StaleSettings, got {other:?}"),
+    }
+    let listed = store.saved_providers().await.unwrap();
+    assert_eq!(listed[0].settings.sealed_private_key, b"two");
+}
+
+pub async fn update_of_deleted_provider_is_rejected(store: &dyn Store) {
+    let first = store
+        .save_provider(&provider_settings("acme", b"one"), SaveMode::Create, at(0))
+        .await
+        .unwrap();
+    assert!(store.delete_saved_provider("acme").await.unwrap());
+
+    let result = store
+        .save_provider(
+            &provider_settings("acme", b"two"),
+            SaveMode::Update {
+                revision: first.revision,
+            },
+            at(1),
+        )
+        .await;
+    assert!(
+        matches!(result, Err(StoreError::StaleSettings { found: None, .. })),
+        "{result:?}"
+    );
+    assert!(store.saved_providers().await.unwrap().is_empty());
+}
+
+pub async fn delete_raises_revision_once(store: &dyn Store) {
+    store
+        .save_provider(&provider_settings("acme", b"one"), SaveMode::Create, at(0))
+        .await
+        .unwrap();
+    store
+        .save_provider(&provider_settings("beta", b"two"), SaveMode::Create, at(0))
+        .await
+        .unwrap();
+    assert_eq!(store.settings_revision().await.unwrap(), 2);
+
+    assert!(store.delete_saved_provider("acme").await.unwrap());
+    assert_eq!(store.settings_revision().await.unwrap(), 3);
+    assert!(!store.delete_saved_provider("acme").await.unwrap());
+    assert_eq!(store.settings_revision().await.unwrap(), 3);
+
+    let ids: Vec<String> = store
+        .saved_providers()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|saved| saved.settings.id)
+        .collect();
+    assert_eq!(ids, vec!["beta"]);
+}
+
+pub async fn saved_providers_are_ordered_by_id(store: &dyn Store) {
+    for id in ["zeta", "alpha", "mid"] {
+        store
+            .save_provider(&provider_settings(id, b"k"), SaveMode::Create, at(0))
+            .await
+            .unwrap();
+    }
+    let ids: Vec<String> = store
+        .saved_providers()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|saved| saved.settings.id)
+        .collect();
+    assert_eq!(ids, vec!["alpha", "mid", "zeta"]);
 }

@@ -1,0 +1,32 @@
+-- Okta providers saved through the settings pages. Providers from config
+-- files are not stored here.
+--
+-- sealed_private_key is the provider's private key encrypted by the
+-- server (XChaCha20-Poly1305) with its secret key, which is never stored
+-- in the database. revision is the value of settings_revision.revision
+-- when the row was last written.
+CREATE TABLE provider_settings (
+    id                 TEXT NOT NULL PRIMARY KEY,
+    okta_url           TEXT NOT NULL,
+    client_id          TEXT NOT NULL,
+    key_id             TEXT,
+    sealed_private_key BYTEA NOT NULL,
+    key_fingerprint    TEXT NOT NULL,
+    -- JSON: the provider's schedule map, as in a config file.
+    schedule           TEXT NOT NULL,
+    user_search_filter TEXT,
+    -- JSON: the provider's groupFilter map, as in a config file.
+    group_filter       TEXT,
+    created_at         TIMESTAMPTZ NOT NULL,
+    updated_at         TIMESTAMPTZ NOT NULL,
+    revision           BIGINT NOT NULL
+);
+
+-- One row whose revision grows by one with every saved or deleted
+-- provider, so that replicas notice a change by reading one number.
+-- Writers update it first, which also serializes them.
+CREATE TABLE settings_revision (
+    singleton BOOLEAN NOT NULL PRIMARY KEY CHECK (singleton),
+    revision  BIGINT NOT NULL
+);
+INSERT INTO settings_revision (singleton, revision) VALUES (TRUE, 0);
