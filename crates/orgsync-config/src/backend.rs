@@ -6,6 +6,7 @@
 //! `cache`, …) are ignored unless they look like a misspelled key it reads.
 
 use std::fmt;
+use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 use url::Url;
@@ -71,7 +72,8 @@ pub(crate) const DEFAULT_SQLITE_PATH: &str = "./data/orgsync.sqlite";
 pub(crate) const DEFAULT_LISTEN_HOST: &str = "127.0.0.1";
 pub(crate) const DEFAULT_LISTEN_PORT: u16 = 7007;
 
-pub(crate) const BACKEND_KEYS: &[&str] = &["baseUrl", "listen", "database", "auth"];
+pub(crate) const BACKEND_KEYS: &[&str] =
+    &["baseUrl", "listen", "database", "auth", "secretKeyFile"];
 pub(crate) const DATABASE_KEYS: &[&str] = &["client", "connection"];
 pub(crate) const LISTEN_KEYS: &[&str] = &["host", "port"];
 
@@ -81,6 +83,7 @@ pub(crate) struct Backend {
     pub(crate) database: DatabaseConfig,
     pub(crate) listen: ListenConfig,
     pub(crate) base_url: Option<Url>,
+    pub(crate) secret_key_file: Option<PathBuf>,
 }
 
 /// Reads `backend:`; every key is optional.
@@ -113,11 +116,13 @@ pub(crate) fn read_backend(
         None => ListenConfig::default(),
     };
     let base_url = read_base_url(context, &fields);
+    let secret_key_file = read_secret_key_file(context, &fields);
 
     Backend {
         database,
         listen,
         base_url,
+        secret_key_file,
     }
 }
 
@@ -297,6 +302,20 @@ fn read_base_url(context: &mut Context, fields: &Fields<'_>) -> Option<Url> {
             None
         }
     }
+}
+
+fn read_secret_key_file(context: &mut Context, fields: &Fields<'_>) -> Option<PathBuf> {
+    let text = fields.string(context, "secretKeyFile")?;
+    if text.trim().is_empty() {
+        context.error(
+            &fields.path.key("secretKeyFile"),
+            Some(show(&Value::String(text))),
+            "is empty",
+            "write a file path such as ./data/orgsync-secret.key, or remove it to use the default",
+        );
+        return None;
+    }
+    Some(PathBuf::from(text.trim()))
 }
 
 #[cfg(test)]

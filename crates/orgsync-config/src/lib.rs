@@ -77,6 +77,9 @@ pub struct AppConfig {
     pub base_url: Option<url::Url>,
     /// Every configured Okta provider, in config order.
     pub providers: Vec<ProviderConfig>,
+    /// `backend.secretKeyFile`: where the key that encrypts saved
+    /// providers' private keys is kept, if set.
+    pub secret_key_file: Option<PathBuf>,
 }
 
 const TOP_LEVEL_KEYS: &[&str] = &["backend", "catalog", "orgsync"];
@@ -250,6 +253,7 @@ fn read_app(context: &mut Context, merged: &Map<String, Value>) -> AppConfig {
         listen: backend.listen,
         base_url: backend.base_url,
         providers,
+        secret_key_file: backend.secret_key_file,
     }
 }
 

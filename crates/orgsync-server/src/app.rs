@@ -30,6 +30,8 @@ use crate::providers;
 use crate::routes::{RouteInfo, RouteList};
 use crate::scheduler::Scheduler;
 use crate::ui;
+use crate::session::{AdminCredentials, Sessions};
+use crate::settings::ProviderRegistry;
 
 /// What the application serves from.
 #[derive(Clone)]
@@ -38,6 +40,9 @@ pub struct AppParts {
     pub scheduler: Scheduler,
     pub metrics: Arc<Metrics>,
     pub auth: Arc<AuthConfig>,
+    pub registry: Arc<ProviderRegistry>,
+    pub sessions: Arc<Sessions>,
+    pub admin: Arc<AdminCredentials>,
 }
 
 /// Builds the application router and the list of its routes.

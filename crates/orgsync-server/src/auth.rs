@@ -34,7 +34,7 @@ impl Token {
     }
 
     /// Compares with `candidate` in time that depends only on the lengths.
-    fn matches(&self, candidate: &str) -> bool {
+    pub(crate) fn matches(&self, candidate: &str) -> bool {
         bool::from(self.0.as_bytes().ct_eq(candidate.as_bytes()))
     }
 }

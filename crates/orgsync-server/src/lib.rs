@@ -13,6 +13,9 @@
 //! - [`error`]: API errors in Backstage's error body, and start-up errors;
 //! - [`reload`]: SIGHUP config reload and shutdown signals;
 //! - [`server`]: starting and stopping;
+//! - [`session`]: sign-in for the web UI, sessions and CSRF tokens;
+//! - [`settings`]: providers saved in the database, and the set the
+//!   scheduler runs;
 //! - [`ui`]: the web UI at `/`.
 
 pub mod app;
@@ -26,6 +29,8 @@ pub mod reload;
 pub mod routes;
 pub mod scheduler;
 pub mod server;
+pub mod session;
+pub mod settings;
 pub mod ui;
 
 #[cfg(test)]

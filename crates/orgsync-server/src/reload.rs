@@ -14,6 +14,7 @@ use orgsync_config::{ConfigErrors, LoadedConfig};
 use crate::error::ServeError;
 use crate::scheduler::{ReloadSummary, Scheduler};
 use crate::server::RunningServer;
+use crate::settings::ProviderRegistry;
 
 /// Rereads `paths` and applies their providers to `scheduler`.
 pub fn reload_from_files(
@@ -29,6 +30,30 @@ pub fn reload_from_files(
         tracing::warn!(warning = %warning, "config warning");
     }
     Ok(scheduler.apply_providers(config.providers))
+}
+
+/// Rereads `paths` and applies their providers, with the saved providers,
+/// through `registry`. When the saved providers cannot be read, the config
+/// providers are applied alone and the saved ones return at the next poll.
+pub async fn reload_registry(
+    registry: &ProviderRegistry,
+    paths: &[PathBuf],
+) -> Result<ReloadSummary, ConfigErrors> {
+    let LoadedConfig { config, warnings } = orgsync_config::load(paths).inspect_err(|errors| {
+        for error in &errors.0 {
+            tracing::error!(error = %error, "config reload rejected; the running providers are kept");
+        }
+    })?;
+    for warning in &warnings {
+        tracing::warn!(warning = %warning, "config warning");
+    }
+    match registry.set_config_providers(config.providers).await {
+        Ok(summary) => Ok(summary),
+        Err(error) => {
+            tracing::error!(error = %error, "reading saved providers failed during reload; running the config providers only");
+            Ok(registry.apply_config_only())
+        }
+    }
 }
 
 /// Waits until SIGTERM or Ctrl-C, reloading the config on every SIGHUP.
@@ -50,8 +75,8 @@ pub async fn wait_for_signals(server: &RunningServer) -> Result<(), ServeError> 
         tokio::select! {
             _ = hangup.recv() => {
                 tracing::info!("SIGHUP received; rereading the config files");
-                // Errors were logged by reload_from_files.
-                let _ = server.reload();
+                // Errors were logged by reload_registry.
+                let _ = server.reload().await;
             }
             _ = terminate.recv() => {
                 tracing::info!("SIGTERM received");

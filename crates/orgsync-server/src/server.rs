@@ -26,6 +26,9 @@ use crate::error::ServeError;
 use crate::metrics::Metrics;
 use crate::scheduler::clock::{Clock, SystemClock};
 use crate::scheduler::{ReloadSummary, Scheduler};
+use crate::session::{AdminCredentials, AdminPassword, Sessions, SESSION_LIFETIME};
+use crate::settings::secret::SecretKey;
+use crate::settings::{ProviderRegistry, DEFAULT_POLL_INTERVAL};
 
 /// The default of [`ServeOptions::shutdown_grace`].
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -41,6 +44,20 @@ pub struct ServeOptions {
     pub shutdown_grace: Duration,
     /// Overrides `backend.listen` when set.
     pub listen: Option<SocketAddr>,
+    /// The key that seals saved providers' private keys. When unset, a
+    /// random key is made that lasts only as long as the process, so keys
+    /// saved with it cannot be read after a restart; `orgsync serve` always
+    /// sets it.
+    pub secret_key: Option<SecretKey>,
+    /// How often the database's settings revision is read, to apply
+    /// providers saved on other replicas.
+    pub settings_poll_interval: Duration,
+    /// The admin password for signing in to the web UI, besides the admin
+    /// token.
+    pub admin_password: Option<AdminPassword>,
+    /// Whether session cookies get the `Secure` attribute, because people
+    /// reach orgsync over https (`backend.baseUrl`).
+    pub secure_cookies: bool,
 }
 
 impl Default for ServeOptions {
@@ -50,6 +67,10 @@ impl Default for ServeOptions {
             auth: AuthConfig::default(),
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             listen: None,
+            secret_key: None,
+            settings_poll_interval: DEFAULT_POLL_INTERVAL,
+            admin_password: None,
+            secure_cookies: false,
         }
     }
 }
@@ -88,13 +109,29 @@ impl ServerBuilder {
 
     pub fn build(self) -> Server {
         let metrics = Arc::new(Metrics::new());
-        let scheduler = Scheduler::new(self.store, self.clock, Arc::clone(&metrics));
+        let scheduler = Scheduler::new(Arc::clone(&self.store), self.clock, Arc::clone(&metrics));
+        let secret_key = self.options.secret_key.clone().unwrap_or_else(|| {
+            tracing::warn!("no secret key was given; saved providers' keys are sealed with a key that lasts only as long as this process");
+            SecretKey::generate()
+        });
+        let registry = Arc::new(ProviderRegistry::new(
+            self.store,
+            secret_key,
+            scheduler.clone(),
+            Vec::new(),
+        ));
         Server {
             parts: AppParts {
                 catalog: self.catalog,
                 scheduler,
                 metrics,
                 auth: Arc::new(self.options.auth.clone()),
+                registry,
+                sessions: Arc::new(Sessions::new(SESSION_LIFETIME, self.options.secure_cookies)),
+                admin: Arc::new(AdminCredentials {
+                    password: self.options.admin_password.clone(),
+                    token: self.options.auth.admin_token.clone(),
+                }),
             },
             options: self.options,
         }
@@ -113,6 +150,11 @@ impl Server {
         &self.parts.scheduler
     }
 
+    /// Returns the registry of config and saved providers.
+    pub fn registry(&self) -> &Arc<ProviderRegistry> {
+        &self.parts.registry
+    }
+
     /// Builds the HTTP application, for serving or for in-process requests.
     pub fn router(&self) -> Router {
         build_router(&self.parts).0
@@ -129,10 +171,18 @@ impl Server {
             source,
         })?;
         self.parts.scheduler.recover_interrupted_runs().await;
-        self.parts.scheduler.apply_providers(providers);
+        if let Err(error) = self.parts.registry.set_config_providers(providers).await {
+            // The config providers still run; saved ones are added by the
+            // poller once the database answers.
+            tracing::error!(error = %error, "reading saved providers failed; running the config providers only");
+            self.parts.registry.apply_config_only();
+        }
         self.parts.scheduler.load_history().await;
 
         let stop = CancellationToken::new();
+        self.parts
+            .registry
+            .spawn_poller(self.options.settings_poll_interval, stop.clone());
         let router = self.router();
         let stopped = stop.clone().cancelled_owned();
         let http = tokio::spawn(async move {
@@ -170,10 +220,17 @@ impl RunningServer {
         self.server.scheduler()
     }
 
-    /// Rereads the config files and applies their providers. On an invalid
-    /// config the running providers are kept and the errors returned.
-    pub fn reload(&self) -> Result<ReloadSummary, ConfigErrors> {
-        crate::reload::reload_from_files(self.server.scheduler(), &self.server.options.config_paths)
+    /// Returns the registry of config and saved providers.
+    pub fn registry(&self) -> &Arc<ProviderRegistry> {
+        self.server.registry()
+    }
+
+    /// Rereads the config files and applies their providers with the saved
+    /// ones. On an invalid config the running providers are kept and the
+    /// errors returned.
+    pub async fn reload(&self) -> Result<ReloadSummary, ConfigErrors> {
+        crate::reload::reload_registry(self.server.registry(), &self.server.options.config_paths)
+            .await
     }
 
     /// Stops taking work, waits up to the grace period for running syncs

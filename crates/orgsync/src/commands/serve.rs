@@ -7,7 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use orgsync_config::AppConfig;
 use orgsync_server::catalog::StoreCatalog;
+use orgsync_server::session::{AdminPassword, ADMIN_PASSWORD_VAR};
+use orgsync_server::settings::secret::{key_file_path, SecretKey, SECRET_KEY_VAR};
 use orgsync_server::{AuthConfig, ServeOptions, Token};
 
 use crate::cli::ConfigArgs;
@@ -50,11 +53,27 @@ pub async fn run(args: ServeArgs) -> u8 {
         Ok(store) => store,
         Err(code) => return code,
     };
+    let secret_key = match load_secret_key(&config) {
+        Ok(key) => key,
+        Err(code) => return code,
+    };
+    let admin_password = match admin_password_from_env() {
+        Ok(password) => password,
+        Err(code) => return code,
+    };
+    let secure_cookies = config
+        .base_url
+        .as_ref()
+        .is_some_and(|url| url.scheme() == "https");
     let options = ServeOptions {
         config_paths: args.config.files.clone(),
         auth: auth_from_env(),
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
         listen: args.listen,
+        secret_key: Some(secret_key),
+        admin_password,
+        secure_cookies,
+        ..ServeOptions::default()
     };
 
     let listener = match orgsync_server::bind(&config, &options).await {
@@ -75,6 +94,39 @@ pub async fn run(args: ServeArgs) -> u8 {
         Err(error) => {
             eprintln!("error: {error}");
             exit::FAILURE
+        }
+    }
+}
+
+/// Loads the key that seals saved providers' private keys, from
+/// ORGSYNC_SECRET_KEY or the key file, creating the file on first start.
+fn load_secret_key(config: &AppConfig) -> Result<SecretKey, u8> {
+    let file = key_file_path(config.secret_key_file.as_deref(), &config.database);
+    let env_value = std::env::var(SECRET_KEY_VAR).ok();
+    match SecretKey::load(env_value.as_deref(), &file) {
+        Ok((key, source)) => {
+            tracing::info!(source = %source, "loaded the secret key for saved providers");
+            Ok(key)
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            Err(exit::CONFIG)
+        }
+    }
+}
+
+/// Reads the web UI's admin password, or its Argon2 hash, from
+/// ORGSYNC_ADMIN_PASSWORD. A password is hashed at once; only the hash is
+/// kept.
+fn admin_password_from_env() -> Result<Option<AdminPassword>, u8> {
+    let Ok(text) = std::env::var(ADMIN_PASSWORD_VAR) else {
+        return Ok(None);
+    };
+    match AdminPassword::from_setting(&text) {
+        Ok(password) => Ok(Some(password)),
+        Err(error) => {
+            eprintln!("error: {ADMIN_PASSWORD_VAR}: {error}");
+            Err(exit::CONFIG)
         }
     }
 }
