@@ -29,9 +29,9 @@ use crate::openapi;
 use crate::providers;
 use crate::routes::{RouteInfo, RouteList};
 use crate::scheduler::Scheduler;
-use crate::ui;
 use crate::session::{AdminCredentials, Sessions};
 use crate::settings::ProviderRegistry;
+use crate::ui;
 
 /// What the application serves from.
 #[derive(Clone)]
@@ -85,6 +85,10 @@ pub fn build_router(parts: &AppParts) -> (Router, Vec<RouteInfo>) {
         .merge(open)
         .merge(ui::routes(parts))
         .fallback(not_found)
+        .layer(from_fn_with_state(
+            Arc::clone(&parts.sessions),
+            ui::sign_in::attach_viewer,
+        ))
         .layer(from_fn_with_state(Arc::clone(&parts.metrics), observe))
         .layer(from_fn(error_body));
     (router, all_routes)

@@ -20,8 +20,13 @@ use crate::settings::ProviderRegistry;
 pub async fn memory_parts(entities: Vec<Entity>, auth: AuthConfig) -> AppParts {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(":memory:").await.unwrap());
     let metrics = Arc::new(Metrics::new());
-    let scheduler = Scheduler::new(Arc::clone(&store), Arc::new(SystemClock), Arc::clone(&metrics));
-    let registry = ProviderRegistry::new(store, SecretKey::generate(), scheduler.clone(), Vec::new());
+    let scheduler = Scheduler::new(
+        Arc::clone(&store),
+        Arc::new(SystemClock),
+        Arc::clone(&metrics),
+    );
+    let registry =
+        ProviderRegistry::new(store, SecretKey::generate(), scheduler.clone(), Vec::new());
     AppParts {
         catalog: Arc::new(MemoryCatalog::new(entities)),
         scheduler,

@@ -51,7 +51,10 @@ impl Fixture {
 
     /// A registry on the fixture's store with its own scheduler, as one
     /// replica has.
-    fn registry(&self, config_providers: Vec<orgsync_config::ProviderConfig>) -> (Arc<ProviderRegistry>, Scheduler) {
+    fn registry(
+        &self,
+        config_providers: Vec<orgsync_config::ProviderConfig>,
+    ) -> (Arc<ProviderRegistry>, Scheduler) {
         let scheduler = Scheduler::new(
             Arc::clone(&self.store),
             Arc::new(SystemClock),
@@ -67,7 +70,12 @@ impl Fixture {
     }
 
     fn private_key(&self) -> String {
-        self.fake.credentials.as_ref().unwrap().private_key_pem.clone()
+        self.fake
+            .credentials
+            .as_ref()
+            .unwrap()
+            .private_key_pem
+            .clone()
     }
 
     fn input(&self, id: &str) -> ProviderInput {
@@ -90,7 +98,9 @@ async fn open_store(dir: &TempDir) -> Arc<dyn Store> {
     Arc::new(SqliteStore::open(path.to_str().unwrap()).await.unwrap())
 }
 
-fn invalid(result: Result<orgsync_store::SavedProvider, SaveError>) -> orgsync_server::settings::input::FieldErrors {
+fn invalid(
+    result: Result<orgsync_store::SavedProvider, SaveError>,
+) -> orgsync_server::settings::input::FieldErrors {
     match result {
         Err(SaveError::Invalid(errors)) => errors,
         other => panic!("expected invalid settings, got {other:?}"),
@@ -113,7 +123,10 @@ async fn saved_provider_runs_and_syncs() {
     assert_eq!(status.schedule.frequency_seconds, Some(3600));
     let views = registry.saved_providers().await.unwrap();
     assert_eq!(views[0].problem, None);
-    assert_eq!(registry.decode(&views[0].saved).unwrap().source, SAVED_SOURCE);
+    assert_eq!(
+        registry.decode(&views[0].saved).unwrap().source,
+        SAVED_SOURCE
+    );
 
     let run = scheduler.refresh("saved").await.unwrap();
     let finished = tokio::time::timeout(WAIT, run.finished)
@@ -168,7 +181,9 @@ async fn private_key_never_reaches_database_file() {
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -217,8 +232,7 @@ async fn form_errors_match_config_messages() {
     let errors = invalid(registry.save(&input, SaveMode::Create).await);
 
     let config_value = input.to_config_value(&fixture.private_key());
-    let config_errors =
-        orgsync_config::parse_provider("settings form", &config_value).unwrap_err();
+    let config_errors = orgsync_config::parse_provider("settings form", &config_value).unwrap_err();
     let expected = |key_path: &str| {
         let error = config_errors
             .0
@@ -248,11 +262,17 @@ async fn missing_key_is_reported_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_id_cannot_be_saved() {
     let fixture = Fixture::start().await;
-    let value = fixture.input("main").to_config_value(&fixture.private_key());
+    let value = fixture
+        .input("main")
+        .to_config_value(&fixture.private_key());
     let config_provider = orgsync_config::parse_provider("app-config.yaml", &value).unwrap();
     let (registry, _scheduler) = fixture.registry(vec![config_provider]);
 
-    let errors = invalid(registry.save(&fixture.input("main"), SaveMode::Create).await);
+    let errors = invalid(
+        registry
+            .save(&fixture.input("main"), SaveMode::Create)
+            .await,
+    );
     let message = errors.of("id")[0];
     assert!(message.contains("app-config.yaml"), "{message}");
 }
@@ -294,7 +314,10 @@ async fn other_replica_applies_saved_provider() {
         .await
         .unwrap();
     let appeared = wait_until(|| second_scheduler.status().provider("shared").is_some()).await;
-    assert!(appeared, "the second replica did not apply the saved provider");
+    assert!(
+        appeared,
+        "the second replica did not apply the saved provider"
+    );
 
     assert!(first.delete("shared").await.unwrap());
     let gone = wait_until(|| second_scheduler.status().provider("shared").is_none()).await;
@@ -342,9 +365,7 @@ async fn wrong_secret_key_is_reported() {
 
     let mut edit = fixture.input("saved");
     edit.private_key = String::new();
-    let result = other
-        .save(&edit, SaveMode::Update { revision: 1 })
-        .await;
+    let result = other.save(&edit, SaveMode::Update { revision: 1 }).await;
     assert!(matches!(result, Err(SaveError::Secret(_))), "{result:?}");
 }
 
@@ -364,7 +385,10 @@ async fn stale_form_is_rejected() {
         .save(&fixture.input("saved"), SaveMode::Update { revision: 1 })
         .await;
     assert!(
-        matches!(result, Err(SaveError::Store(StoreError::StaleSettings { .. }))),
+        matches!(
+            result,
+            Err(SaveError::Store(StoreError::StaleSettings { .. }))
+        ),
         "{result:?}"
     );
 }

@@ -214,7 +214,10 @@ pub fn check_id(id: &str, errors: &mut FieldErrors) {
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if id.is_empty() {
-        errors.add("id", "is missing; enter a name for this provider, such as production");
+        errors.add(
+            "id",
+            "is missing; enter a name for this provider, such as production",
+        );
     } else if id.len() > 63 || !valid_chars {
         errors.add(
             "id",

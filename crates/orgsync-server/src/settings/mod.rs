@@ -157,7 +157,10 @@ impl ProviderRegistry {
         if *self.applying.lock().await == Some(revision) {
             return Ok(false);
         }
-        tracing::info!(revision, "provider settings changed in the database; applying them");
+        tracing::info!(
+            revision,
+            "provider settings changed in the database; applying them"
+        );
         self.apply().await?;
         Ok(true)
     }
@@ -257,7 +260,8 @@ impl ProviderRegistry {
             String::new()
         };
 
-        let parsed = orgsync_config::parse_provider("settings form", &input.to_config_value(&private_key));
+        let parsed =
+            orgsync_config::parse_provider("settings form", &input.to_config_value(&private_key));
         if let Err(config_errors) = &parsed {
             let sorted = FieldErrors::from_config(&only_new(config_errors, &errors));
             errors.by_field.extend(sorted.by_field);
@@ -282,7 +286,10 @@ impl ProviderRegistry {
         };
         let (provider, private_key) = self.validate(input, existing.as_ref())?;
         let settings = self.settings_of(input, &provider, &private_key);
-        let saved = self.store.save_provider(&settings, mode, Utc::now()).await?;
+        let saved = self
+            .store
+            .save_provider(&settings, mode, Utc::now())
+            .await?;
         self.apply().await?;
         Ok(saved)
     }

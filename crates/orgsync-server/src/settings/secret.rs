@@ -145,11 +145,12 @@ impl SecretKey {
         match std::fs::read_to_string(file) {
             Ok(text) => {
                 warn_if_readable_by_others(file);
-                let key =
-                    SecretKey::from_base64(&text).map_err(|reason| SecretKeyError::InvalidFile {
+                let key = SecretKey::from_base64(&text).map_err(|reason| {
+                    SecretKeyError::InvalidFile {
                         path: file.to_path_buf(),
                         reason,
-                    })?;
+                    }
+                })?;
                 Ok((key, KeySource::File(file.to_path_buf())))
             }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -305,7 +306,8 @@ fn warn_if_readable_by_others(_file: &Path) {}
 mod tests {
     use super::*;
 
-    const PEM: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIExample\n-----END PRIVATE KEY-----\n";
+    const PEM: &str =
+        "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIExample\n-----END PRIVATE KEY-----\n";
 
     #[test]
     fn sealed_key_opens() {
@@ -426,7 +428,8 @@ mod tests {
 
     #[test]
     fn key_file_sits_beside_sqlite_file() {
-        let sqlite = |connection| key_file_path(None, &database(DatabaseClient::Sqlite, connection));
+        let sqlite =
+            |connection| key_file_path(None, &database(DatabaseClient::Sqlite, connection));
         assert_eq!(
             sqlite("./data/orgsync.sqlite"),
             PathBuf::from("./data/orgsync-secret.key")

@@ -18,7 +18,10 @@
 //! - [`lists`]: the users and groups lists, with search and pages;
 //! - [`entity`]: the page of one user or group;
 //! - [`tree`]: a group's place in the hierarchy;
-//! - [`runs`]: run history, with [`chart`]s.
+//! - [`runs`]: run history, with [`chart`]s;
+//! - [`sign_in`]: the admin's sign-in and sign-out, and the [`Viewer`] of
+//!   each request;
+//! - [`settings`]: the Catalog Settings pages.
 
 pub mod assets;
 pub mod chart;
@@ -28,6 +31,8 @@ pub mod home;
 pub mod layout;
 pub mod lists;
 pub mod runs;
+pub mod settings;
+pub mod sign_in;
 pub mod tree;
 
 use std::sync::Arc;
@@ -71,6 +76,15 @@ pub fn routes(parts: &AppParts) -> Router {
         .route("/runs/{id}", get(runs::provider_runs))
         .route(assets::ROUTE, get(assets::serve_asset))
         .with_state(state)
+        .merge(sign_in::routes(sign_in::SignInState {
+            sessions: Arc::clone(&parts.sessions),
+            admin: Arc::clone(&parts.admin),
+        }))
+        .merge(settings::routes(settings::SettingsState {
+            registry: Arc::clone(&parts.registry),
+            scheduler: parts.scheduler.clone(),
+            auth: Arc::clone(&parts.auth),
+        }))
 }
 
 /// A page that could not be shown, rendered as an error page in the

@@ -139,10 +139,11 @@ async fn current_revision(
     transaction: &mut Transaction<'_, Postgres>,
     id: &str,
 ) -> Result<Option<i64>, StoreError> {
-    let row: Option<(i64,)> = sqlx::query_as("SELECT revision FROM provider_settings WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut **transaction)
-        .await?;
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT revision FROM provider_settings WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **transaction)
+            .await?;
     Ok(row.map(|(revision,)| revision))
 }
 

@@ -762,10 +762,7 @@ pub async fn saved_provider_update_keeps_created_at(store: &dyn Store) {
     assert_eq!(second.created_at, at(0));
     assert_eq!(second.updated_at, at(60));
     assert!(second.revision > first.revision);
-    assert_eq!(
-        store.settings_revision().await.unwrap(),
-        second.revision
-    );
+    assert_eq!(store.settings_revision().await.unwrap(), second.revision);
 }
 
 pub async fn saved_provider_id_must_be_free(store: &dyn Store) {
