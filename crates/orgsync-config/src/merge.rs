@@ -1,14 +1,21 @@
 //! Merging several config files into one tree.
 //!
-//! Later files win. Maps are merged key by key, all the way down; lists,
-//! scalars and substitution directives (`{ $env: … }`, `{ $file: … }`) are
-//! replaced whole. Every value set is recorded in [`Origins`], so that a
-//! diagnostic can name the file a value came from.
+//! Later files win. Maps are merged key by key, all the way down. Lists,
+//! scalars, substitution directives (`{ $env: … }`, `{ $file: … }`) and the
+//! maps under [`WHOLE_VALUE_KEYS`] are replaced whole. Every value set is
+//! recorded in [`Origins`], so that a diagnostic can name the file a value
+//! came from.
 
 use serde_json::{Map, Value};
 
 use crate::context::{KeyPath, Origins};
 use crate::source::SourceFile;
+
+/// Keys whose map value is one setting, which a later file replaces whole.
+/// Merging `{ minutes: 15 }` with `{ seconds: 3 }` would otherwise give a
+/// duration of 15 minutes and 3 seconds, and merging `groupNames` with
+/// `searchExpression` would set both kinds of group filter.
+const WHOLE_VALUE_KEYS: &[&str] = &["frequency", "timeout", "initialDelay", "groupFilter"];
 
 /// Merges `files` in order into one tree, with the origin of every value.
 pub(crate) fn merge_files(files: &[SourceFile]) -> (Map<String, Value>, Origins) {
@@ -39,7 +46,9 @@ fn merge_map(
         let path = path.key(key);
         match (base.get_mut(key), value) {
             (Some(Value::Object(base_map)), Value::Object(overlay_map))
-                if !is_directive(base_map) && !is_directive(overlay_map) =>
+                if !is_directive(base_map)
+                    && !is_directive(overlay_map)
+                    && !WHOLE_VALUE_KEYS.contains(&key.as_str()) =>
             {
                 origins.set_if_absent(&path, file);
                 merge_map(base_map, overlay_map, &path, file, origins);

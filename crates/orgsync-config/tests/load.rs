@@ -209,6 +209,30 @@ fn later_list_replaces_earlier() {
 }
 
 #[test]
+fn later_duration_map_replaces_earlier() {
+    let setup = provider_with("schedule:\n  frequency: { minutes: 15 }").config(
+        "local.yaml",
+        "catalog:\n  providers:\n    okta:\n      default:\n        schedule:\n          frequency: { seconds: 3 }\n",
+    );
+    assert_eq!(
+        only_provider(&setup).schedule.frequency,
+        Frequency::Every(Duration::from_secs(3))
+    );
+}
+
+#[test]
+fn later_group_filter_replaces_earlier_kind() {
+    let setup = provider_with("groupFilter:\n  groupNames: [a, b]").config(
+        "local.yaml",
+        "catalog:\n  providers:\n    okta:\n      default:\n        groupFilter:\n          searchExpression: 'profile.name sw \"eng\"'\n",
+    );
+    assert_eq!(
+        only_provider(&setup).group_filter,
+        Some(GroupFilter::Search("profile.name sw \"eng\"".into()))
+    );
+}
+
+#[test]
 fn later_null_restores_default() {
     let setup = provider_with("concurrency: 4").config(
         "local.yaml",
