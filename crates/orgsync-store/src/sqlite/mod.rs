@@ -132,6 +132,16 @@ fn is_in_memory(connection: &str) -> bool {
     text == ":memory:" || text.starts_with("sqlite::memory:") || text.contains("mode=memory")
 }
 
+/// Returns the file that a SQLite `connection` setting names, or `None` for
+/// an in-memory database.
+pub fn database_file(connection: &str) -> Result<Option<std::path::PathBuf>, StoreError> {
+    if is_in_memory(connection) {
+        return Ok(None);
+    }
+    let options = connect_options(connection)?;
+    Ok(Some(options.get_filename().to_path_buf()))
+}
+
 fn pool_options(in_memory: bool) -> SqlitePoolOptions {
     let options = SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS);
     if in_memory {

@@ -10,7 +10,7 @@ use orgsync_model::Entity;
 use orgsync_store::{EntityQuery, Store};
 
 use crate::cli::{ExportArgs, ExportFormat};
-use crate::commands::{load_config, open_store};
+use crate::commands::{load_config, open_existing_store};
 use crate::exit;
 
 /// Entities read from the store per query.
@@ -21,7 +21,17 @@ pub async fn run(args: ExportArgs) -> u8 {
         Ok(config) => config,
         Err(code) => return code,
     };
-    let store = match open_store(&config).await {
+    if let Some(wanted) = args.provider.as_deref() {
+        if !config.providers.iter().any(|provider| provider.id == wanted) {
+            let known: Vec<&str> = config.providers.iter().map(|p| p.id.as_str()).collect();
+            eprintln!(
+                "error: --provider {wanted:?} is not configured; configured providers: {}",
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            );
+            return exit::CONFIG;
+        }
+    }
+    let store = match open_existing_store(&config).await {
         Ok(store) => store,
         Err(code) => return code,
     };
@@ -106,10 +116,12 @@ fn write_output(path: Option<&std::path::Path>, text: &str) -> Result<(), String
             .map_err(|error| format!("writing {} failed: {error}", path.display())),
         None => {
             let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.flush())
-                .map_err(|error| format!("writing to stdout failed: {error}"))
+            match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+                // A reader such as `head` closes the pipe when it has read
+                // enough, so the rest of the export is not wanted.
+                Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                result => result.map_err(|error| format!("writing to stdout failed: {error}")),
+            }
         }
     }
 }

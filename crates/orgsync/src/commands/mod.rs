@@ -36,6 +36,33 @@ pub fn load_config(files: &[PathBuf]) -> Result<AppConfig, u8> {
     }
 }
 
+/// Opens the catalog for reading. Unlike [`open_store`], it fails when a
+/// SQLite file does not exist yet instead of creating an empty catalog.
+pub async fn open_existing_store(config: &AppConfig) -> Result<Arc<dyn Store>, u8> {
+    let database = &config.database;
+    if database.client == DatabaseClient::Sqlite {
+        match orgsync_store::sqlite::database_file(&database.connection) {
+            Ok(Some(file)) if !file.exists() => {
+                eprintln!(
+                    "error: the catalog database {} does not exist; run `orgsync sync` with this \
+                     config first, or check backend.database.connection",
+                    file.display()
+                );
+                return Err(exit::FAILURE);
+            }
+            Ok(_) => {}
+            Err(error) => {
+                eprintln!(
+                    "error: the catalog database setting {:?} is invalid: {error}",
+                    database.connection
+                );
+                return Err(exit::CONFIG);
+            }
+        }
+    }
+    open_store(config).await
+}
+
 /// Opens the catalog store the config names.
 pub async fn open_store(config: &AppConfig) -> Result<Arc<dyn Store>, u8> {
     let database = &config.database;
