@@ -9,14 +9,14 @@
 use maud::{html, Markup};
 
 /// The drawing area, in SVG user units.
-const WIDTH: f64 = 640.0;
+const WIDTH: f64 = 480.0;
 const HEIGHT: f64 = 200.0;
-const LEFT: f64 = 64.0;
-const RIGHT: f64 = 16.0;
+const LEFT: f64 = 60.0;
+const RIGHT: f64 = 12.0;
 const TOP: f64 = 12.0;
 const BOTTOM: f64 = 28.0;
-/// Horizontal grid lines above the zero line.
-const GRID_LINES: u32 = 4;
+/// The number of grid steps the axis aims for above the zero line.
+const GRID_STEPS: f64 = 4.0;
 
 /// One line of a chart.
 pub struct Series {
@@ -48,7 +48,8 @@ impl LineChart<'_> {
             .iter()
             .flat_map(|series| series.values.iter().flatten().copied())
             .fold(0.0_f64, f64::max);
-        let top = nice_ceiling(max);
+        let (step, steps) = axis_steps(max);
+        let top = step * f64::from(steps);
         let x = |index: usize| -> f64 {
             if points <= 1 {
                 LEFT + (WIDTH - LEFT - RIGHT) / 2.0
@@ -66,8 +67,8 @@ impl LineChart<'_> {
                 svg class="chart" viewBox={ "0 0 " (WIDTH) " " (HEIGHT) } role="img"
                     aria-labelledby=(title_id) aria-describedby=(summary_id) {
                     desc id=(summary_id) { (self.summary()) }
-                    @for step in 0..=GRID_LINES {
-                        @let value = top * f64::from(step) / f64::from(GRID_LINES);
+                    @for index in 0..=steps {
+                        @let value = step * f64::from(index);
                         line class="grid" x1=(LEFT) x2=(WIDTH - RIGHT) y1=(coordinate(y(value))) y2=(coordinate(y(value))) {}
                         text x=(LEFT - 6.0) y=(coordinate(y(value) + 4.0)) text-anchor="end" { ((self.format)(value)) }
                     }
@@ -152,19 +153,23 @@ fn segments(values: &[Option<f64>]) -> Vec<Vec<(usize, f64)>> {
     segments
 }
 
-/// Returns the smallest of 1, 2, 2.5 or 5 times a power of ten that is at
-/// least `value`, so that the grid lines fall on round numbers. Returns 1
-/// for 0.
-pub fn nice_ceiling(value: f64) -> f64 {
-    if !value.is_finite() || value <= 0.0 {
-        return 1.0;
+/// Picks the grid step and the number of steps for values up to `max`:
+/// the step is 1, 2 or 5 times a power of ten, at least 1, so that the
+/// labels are round numbers, and there are at most [`GRID_STEPS`] steps.
+pub fn axis_steps(max: f64) -> (f64, u32) {
+    if !max.is_finite() || max <= 0.0 {
+        return (1.0, 1);
     }
-    let magnitude = 10_f64.powf(value.log10().floor());
-    [1.0, 2.0, 2.5, 5.0, 10.0]
+    let rough = (max / GRID_STEPS).max(1.0);
+    let magnitude = 10_f64.powf(rough.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
         .iter()
-        .map(|step| step * magnitude)
-        .find(|candidate| *candidate >= value)
-        .unwrap_or(10.0 * magnitude)
+        .map(|factor| factor * magnitude)
+        .find(|candidate| *candidate >= rough)
+        .unwrap_or(10.0 * magnitude);
+    // At most GRID_STEPS by the choice of step, so the cast cannot truncate.
+    let steps = (max / step).ceil().max(1.0) as u32;
+    (step, steps)
 }
 
 /// Formats an SVG coordinate with one decimal.
@@ -208,12 +213,13 @@ mod tests {
     }
 
     #[test]
-    fn ceiling_rounds_up_to_nice_numbers() {
-        assert_eq!(nice_ceiling(0.0), 1.0);
-        assert_eq!(nice_ceiling(7.0), 10.0);
-        assert_eq!(nice_ceiling(12.0), 20.0);
-        assert_eq!(nice_ceiling(240.0), 250.0);
-        assert_eq!(nice_ceiling(4100.0), 5000.0);
+    fn axis_steps_are_round() {
+        assert_eq!(axis_steps(0.0), (1.0, 1));
+        assert_eq!(axis_steps(3.0), (1.0, 3));
+        assert_eq!(axis_steps(44.0), (20.0, 3));
+        assert_eq!(axis_steps(290.0), (100.0, 3));
+        assert_eq!(axis_steps(20_000.0), (5000.0, 4));
+        assert_eq!(axis_steps(4100.0), (2000.0, 3));
     }
 
     #[test]
@@ -225,8 +231,8 @@ mod tests {
 
     #[test]
     fn highest_point_touches_the_top() {
-        let svg = chart(vec![Some(5.0), Some(10.0)]);
-        // 10 is the ceiling, so its point sits on the top grid line.
+        let svg = chart(vec![Some(5.0), Some(8.0)]);
+        // 8 is 4 steps of 2, so its point sits on the top grid line.
         assert!(svg.contains(&format!("cy=\"{TOP:.1}\"")));
     }
 

@@ -186,7 +186,7 @@ pub async fn group_page(
                         tbody {
                             @for (member_ref, member) in shown.iter().zip(&members) {
                                 tr {
-                                    td { (related_link(member_ref, member.as_ref())) }
+                                    td { (ref_link(member_ref)) }
                                     td { @if let Some(member) = member { (display_name(member).unwrap_or_default()) } }
                                     td { @if let Some(email) = member.as_ref().and_then(|member| member.spec["profile"]["email"].as_str()) { (email) } }
                                 }

@@ -154,9 +154,9 @@ fn provider_card(card: &ProviderCard) -> Markup {
                     dd {
                         (time(last.finished_at.unwrap_or(last.started_at)))
                         @if let Some(milliseconds) = last.duration_ms {
-                            " · " (duration_ms(milliseconds))
+                            " · " span class="nowrap" { (duration_ms(milliseconds)) }
                         }
-                        " · " (count(last.api_calls)) " API calls"
+                        " · " span class="nowrap" { (count(last.api_calls)) " API calls" }
                     }
                     @if let Some(changes) = &last.changes {
                         dt { "Changes" }

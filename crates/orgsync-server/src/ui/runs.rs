@@ -179,7 +179,7 @@ fn runs_table(runs: &[RunRecord], with_provider: bool) -> Markup {
                             td {
                                 (outcome_badge(run.outcome.as_str()))
                                 @if let Some(error) = &run.error {
-                                    div class="muted" { (error) }
+                                    div class="muted run-error" title=(error) { (error) }
                                 }
                             }
                             td class="number" { @if let Some(milliseconds) = duration_of(run) { (duration_ms(milliseconds)) } }
