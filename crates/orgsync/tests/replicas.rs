@@ -1110,3 +1110,32 @@ async fn orphaned_run_abandoned_after_expiry() {
     replica.terminate().await;
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn command_runs_show_in_serve_status() {
+    let schedule =
+        "{ frequency: { hours: 1 }, timeout: { seconds: 60 }, initialDelay: { hours: 1 } }";
+    let org = Org::start_sqlite(40, 6, schedule).await;
+    let mut server = Replica::start(&org, "server").await;
+    let http = reqwest::Client::new();
+
+    // `orgsync sync` on the same SQLite file while `serve` runs.
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_orgsync"))
+        .args(["sync", "--progress", "none", "--format", "json", "--config"])
+        .arg(&org.config)
+        .output()
+        .await
+        .expect("orgsync sync runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let reports: Value = serde_json::from_slice(&output.stdout).expect("JSON report");
+    let run_id = reports[0]["report"]["run_id"].as_i64().expect("the run's id");
+
+    let (server_ref, http_ref) = (&server, &http);
+    let status = wait_for("the command's run in the status", move || async move {
+        let status = server_ref.status(http_ref).await?;
+        (status["lastRun"]["runId"].as_i64() == Some(run_id)).then_some(status)
+    })
+    .await;
+    assert_eq!(status["lastRun"]["outcome"], "succeeded", "status: {status}");
+    server.terminate().await;
+}

@@ -227,12 +227,10 @@ impl Scheduler {
             self.inner
                 .loops
                 .spawn(provider_loop(inner, id.clone(), receiver, stop.clone()));
-            if self.inner.store.client() != StoreClient::Sqlite {
-                let inner = Arc::clone(&self.inner);
-                self.inner
-                    .loops
-                    .spawn(follow_other_replicas(inner, id.clone(), stop));
-            }
+            let inner = Arc::clone(&self.inner);
+            self.inner
+                .loops
+                .spawn(follow_other_replicas(inner, id.clone(), stop));
             summary.added.push(id);
         }
         drop(slots);
@@ -602,14 +600,16 @@ impl Inner {
     }
 }
 
-/// Real time between reads of a provider's last run from a shared store.
+/// Real time between reads of a provider's last run from the store.
 const FOLLOW_INTERVAL: Duration = Duration::from_secs(3);
 
-/// Copies the runs that other replicas finish from the store to the
-/// board, and their entity counts to the metrics, every
-/// [`FOLLOW_INTERVAL`] until `stop` fires, so that every replica shows the
-/// same last run. Marks a run abandoned once the claim of the replica that
-/// left it running has expired.
+/// Copies the runs that other replicas (or `orgsync sync` commands on the
+/// same SQLite file) finish from the store to the board, and their entity
+/// counts to the metrics, every [`FOLLOW_INTERVAL`] until `stop` fires, so
+/// that the status shows the same last run as the store. On a shared store
+/// it also marks a run abandoned once the claim of the replica that left it
+/// running has expired. A command's run on SQLite holds no claim, so there
+/// a running run is left alone.
 async fn follow_other_replicas(inner: Arc<Inner>, provider: String, stop: CancellationToken) {
     loop {
         tokio::select! {
@@ -626,7 +626,7 @@ async fn follow_other_replicas(inner: Arc<Inner>, provider: String, stop: Cancel
         let newest_running = records
             .first()
             .is_some_and(|record| record.outcome == orgsync_store::RunOutcome::Running);
-        if newest_running {
+        if newest_running && inner.store.client() != StoreClient::Sqlite {
             inner.abandon_if_unclaimed(&provider).await;
         }
         let finished = records

@@ -197,10 +197,13 @@ pub fn print_outcomes(
 
 fn print_report(report: &SyncReport, dry_run: bool) {
     let changes = &report.changes;
-    let verb = if dry_run {
-        "would change (dry run, nothing written)"
-    } else {
-        "applied"
+    let nothing_to_change =
+        changes.added.is_empty() && changes.updated.is_empty() && changes.removed.is_empty();
+    let verb = match (dry_run, nothing_to_change) {
+        (true, true) => "nothing to change (dry run, catalog not written)",
+        (true, false) => "would change (dry run, catalog not written)",
+        (false, true) => "nothing to change",
+        (false, false) => "applied",
     };
     println!(
         "provider {}: {verb} in {:.1} s",
