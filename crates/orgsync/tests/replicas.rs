@@ -193,6 +193,7 @@ impl Org {
             .expect("generated credentials");
         let text = format!(
             "backend:\n  database:\n{database}\
+             \x20 secretKeyFile: {key_file}\n\
              catalog:\n  providers:\n    okta:\n      test:\n\
              \x20       oktaUrl: {url}\n\
              \x20       clientId: {client}\n\
@@ -202,6 +203,9 @@ impl Org {
              \x20       removalGuard: {{ maxShare: 1.0 }}\n\
              \x20       schedule: {schedule}\n{extra}",
             database = self.database,
+            // In the test's folder, not the default ./data/ of the working
+            // directory, which is the crate's folder under cargo test.
+            key_file = self.config.with_file_name("orgsync-secret.key").display(),
             schedule = self.schedule,
             url = self.fake.base_url,
             client = credentials.client_id,
