@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use orgsync_model::okta::{OktaGroup, OktaUser};
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use tokio::sync::Semaphore;
 use url::Url;
 
@@ -158,6 +159,17 @@ impl OktaClient {
         self.list(Endpoint::GroupMembers, url, None).await
     }
 
+    /// Lists the ids of a group's members (all pages). Each record is parsed
+    /// only for its `id`, so a large group costs a few bytes per member
+    /// instead of a whole user profile.
+    pub async fn list_group_member_ids(&self, group_id: &str) -> Result<Vec<String>, OktaError> {
+        let segments = ["api", "v1", "groups", group_id, "users"];
+        let mut url = endpoint_url(&self.shared.base_url, &segments)?;
+        set_query(&mut url, MEMBERS_PAGE_SIZE, None);
+        let records: Vec<RecordId> = self.list(Endpoint::GroupMembers, url, None).await?;
+        Ok(records.into_iter().map(|record| record.id).collect())
+    }
+
     /// Fetches `GET /.well-known/okta-organization`, which needs no
     /// credentials, so `doctor` can check the org URL on its own.
     pub async fn organization(&self) -> Result<serde_json::Value, OktaError> {
@@ -214,6 +226,12 @@ impl OktaClient {
         );
         Ok(records)
     }
+}
+
+/// The `id` of a listed record; serde skips every other field.
+#[derive(Deserialize)]
+struct RecordId {
+    id: String,
 }
 
 /// Checks the ranges of the config values.
@@ -411,6 +429,7 @@ mod tests {
         assert_send(&client.list_users(None));
         assert_send(&client.list_groups(None));
         assert_send(&client.list_group_members("00g1"));
+        assert_send(&client.list_group_member_ids("00g1"));
         assert_send(&client.fetch_token());
         assert_send(&client.organization());
     }

@@ -224,6 +224,43 @@ async fn groups_use_largest_page() {
 }
 
 #[tokio::test]
+async fn member_ids_follow_links() {
+    let key = test_key();
+    let seen = Arc::new(Seen::default());
+    let records = users("00u", 2500);
+    let expected: Vec<String> = records
+        .iter()
+        .map(|u| u["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let server = serve(|base| {
+        TokenEndpoint::new(&key, base, Vec::new()).router().route(
+            "/api/v1/groups/{id}/users",
+            paged(
+                base,
+                "/api/v1/groups/00gA/users",
+                records,
+                Arc::clone(&seen),
+                false,
+            ),
+        )
+    })
+    .await;
+    let client = OktaClient::new(config(&server.base_url, &key)).expect("client");
+
+    let ids = client
+        .list_group_member_ids("00gA")
+        .await
+        .expect("list member ids");
+
+    assert_eq!(ids, expected);
+    assert_eq!(seen.count(), 3, "ceil(2500 / 1000) pages");
+    assert_eq!(
+        seen.path(0).as_deref(),
+        Some("/api/v1/groups/00gA/users?limit=1000")
+    );
+}
+
+#[tokio::test]
 async fn joined_link_header_is_followed() {
     let key = test_key();
     let seen = Arc::new(Seen::default());

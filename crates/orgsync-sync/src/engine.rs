@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use futures::{StreamExt, TryStreamExt};
+use futures::stream::{FuturesUnordered, StreamExt};
 use orgsync_config::{GroupFilter, ProviderConfig};
 use orgsync_model::{Entity, OktaGroup, OktaSnapshot, OktaUser};
 use orgsync_okta::{ClientConfig, ClientObserver, Endpoint, OktaClient, OktaError};
@@ -153,6 +153,10 @@ async fn execute(
     progress.phase_started(Phase::Build);
     let (entities, mut warnings) = build(provider, &read.snapshot);
     warnings.extend(read.warnings);
+    let memberships = read.snapshot.members.values().map(Vec::len).sum();
+    // The Okta records are not needed past this point, so freeing them
+    // before the store prepares its rows lowers the run's peak memory.
+    drop(read.snapshot);
 
     progress.phase_started(Phase::Plan);
     let plan = store
@@ -179,7 +183,6 @@ async fn execute(
             .map_err(|source| store_error(provider, source))?
     };
 
-    let memberships = read.snapshot.members.values().map(Vec::len).sum();
     Ok(SyncReport {
         provider: provider.id.clone(),
         run_id: None,
@@ -200,6 +203,10 @@ async fn execute(
 
 /// Reads groups, users and memberships; fails on the first error so that a
 /// group is never ingested without its members.
+///
+/// Users and member lists count against different rate-limit buckets, so
+/// they are listed at the same time: a wait for one bucket's window does
+/// not hold back requests to the other.
 async fn read_org(
     provider: &ProviderConfig,
     client: &OktaClient,
@@ -215,38 +222,26 @@ async fn read_org(
         .collect();
     progress.groups_fetched(groups.len());
 
+    // With onlyGroupMembers and no user filter, every ingested user is a
+    // member of some group, so the member lists carry all the user records
+    // needed and the users listing is skipped.
     let use_member_records =
         provider.selection.only_group_members && provider.user_search_filter.is_none();
-    let mut users = Vec::new();
-    if !use_member_records {
+    let (users, members) = if use_member_records {
+        progress.phase_started(Phase::Members);
+        progress.member_lists_planned(groups.len());
+        let read = read_members(provider, client, &groups, progress, MemberDetail::Records).await?;
+        progress.users_fetched(read.users.len());
+        (read.users, read.ids_by_group)
+    } else {
         progress.phase_started(Phase::Users);
-        users = client
-            .list_users(provider.user_search_filter.as_deref())
-            .await
-            .map_err(|source| okta_error(provider, "users", source))?;
-        progress.users_fetched(users.len());
-    }
-
-    progress.phase_started(Phase::Members);
-    progress.member_lists_planned(groups.len());
-    let member_lists = read_members(provider, client, &groups, progress).await?;
-
-    let mut members = HashMap::with_capacity(member_lists.len());
-    let mut seen_users: HashSet<String> = users.iter().map(|user| user.id.clone()).collect();
-    for (group_id, group_members) in member_lists {
-        let ids = group_members.iter().map(|user| user.id.clone()).collect();
-        if use_member_records {
-            for user in group_members {
-                if seen_users.insert(user.id.clone()) {
-                    users.push(user);
-                }
-            }
-        }
-        members.insert(group_id, ids);
-    }
-    if use_member_records {
-        progress.users_fetched(users.len());
-    }
+        progress.phase_started(Phase::Members);
+        progress.member_lists_planned(groups.len());
+        let users = read_users(provider, client, progress);
+        let members = read_members(provider, client, &groups, progress, MemberDetail::Ids);
+        let (users, members) = tokio::try_join!(users, members)?;
+        (users, members.ids_by_group)
+    };
 
     if !unmatched.is_empty() {
         warnings.push(format!(
@@ -264,6 +259,21 @@ async fn read_org(
         warnings,
         unmatched_group_names: unmatched,
     })
+}
+
+/// Lists the users that the provider's `userSearchFilter` selects (all
+/// users when it has none).
+async fn read_users(
+    provider: &ProviderConfig,
+    client: &OktaClient,
+    progress: &dyn Progress,
+) -> Result<Vec<OktaUser>, SyncError> {
+    let users = client
+        .list_users(provider.user_search_filter.as_deref())
+        .await
+        .map_err(|source| okta_error(provider, "users", source))?;
+    progress.users_fetched(users.len());
+    Ok(users)
 }
 
 /// Lists the groups the provider's group filter selects. Returns the groups,
@@ -305,32 +315,119 @@ async fn read_groups(
     }
 }
 
-/// Lists every group's members, `concurrency` groups at a time.
+/// How much of each member record [`read_members`] keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MemberDetail {
+    /// Only the member ids, for when the users come from the users listing.
+    Ids,
+    /// Also the full record of each user, once per user.
+    Records,
+}
+
+/// One group's member listing, as [`list_members`] read it.
+enum MemberList {
+    Ids(Vec<String>),
+    Records(Vec<OktaUser>),
+}
+
+impl MemberList {
+    fn len(&self) -> usize {
+        match self {
+            MemberList::Ids(ids) => ids.len(),
+            MemberList::Records(records) => records.len(),
+        }
+    }
+}
+
+/// The member lists of all groups.
+#[derive(Default)]
+struct Members {
+    /// Group id to the ids of its members, in Okta's order.
+    ids_by_group: HashMap<String, Vec<String>>,
+    /// Each listed user once, in the order first seen. Empty unless the
+    /// detail is [`MemberDetail::Records`].
+    users: Vec<OktaUser>,
+    seen_users: HashSet<String>,
+}
+
+impl Members {
+    /// Adds one group's listing. Records of users already seen are dropped
+    /// at once, so memory grows with users, not with memberships.
+    fn add(&mut self, group_id: String, list: MemberList) {
+        let ids = match list {
+            MemberList::Ids(ids) => ids,
+            MemberList::Records(records) => {
+                let ids = records.iter().map(|user| user.id.clone()).collect();
+                for user in records {
+                    if !self.seen_users.contains(&user.id) {
+                        self.seen_users.insert(user.id.clone());
+                        self.users.push(user);
+                    }
+                }
+                ids
+            }
+        };
+        self.ids_by_group.insert(group_id, ids);
+    }
+}
+
+/// Lists every group's members, `concurrency` groups at a time, folding
+/// each listing into the result as soon as it completes.
 async fn read_members(
     provider: &ProviderConfig,
     client: &OktaClient,
     groups: &[OktaGroup],
     progress: &dyn Progress,
-) -> Result<Vec<(String, Vec<OktaUser>)>, SyncError> {
-    futures::stream::iter(groups.iter())
-        .map(|group| async move {
-            let members = client
-                .list_group_members(&group.id)
-                .await
-                .map_err(|source| {
-                    let name = group.profile_str("name").unwrap_or(&group.id);
-                    okta_error(
-                        provider,
-                        &format!("the members of group {name:?} ({})", group.id),
-                        source,
-                    )
-                })?;
-            progress.member_list_done(members.len());
-            Ok::<_, SyncError>((group.id.clone(), members))
-        })
-        .buffer_unordered(provider.concurrency.max(1))
-        .try_collect()
-        .await
+    detail: MemberDetail,
+) -> Result<Members, SyncError> {
+    let limit = provider.concurrency.max(1);
+    let mut pending = groups.iter();
+    let mut running = FuturesUnordered::new();
+    let mut members = Members {
+        ids_by_group: HashMap::with_capacity(groups.len()),
+        ..Members::default()
+    };
+    loop {
+        while running.len() < limit {
+            let Some(group) = pending.next() else { break };
+            running.push(list_members(provider, client, group, detail));
+        }
+        let Some(listed) = running.next().await else {
+            break;
+        };
+        let (group_id, list) = listed?;
+        progress.member_list_done(list.len());
+        members.add(group_id, list);
+    }
+    Ok(members)
+}
+
+/// Lists one group's members in the given detail.
+async fn list_members(
+    provider: &ProviderConfig,
+    client: &OktaClient,
+    group: &OktaGroup,
+    detail: MemberDetail,
+) -> Result<(String, MemberList), SyncError> {
+    let listed = match detail {
+        MemberDetail::Ids => client
+            .list_group_member_ids(&group.id)
+            .await
+            .map(MemberList::Ids),
+        MemberDetail::Records => client
+            .list_group_members(&group.id)
+            .await
+            .map(MemberList::Records),
+    };
+    let list = listed.map_err(|source| {
+        let name = group.profile_str("name").unwrap_or(&group.id);
+        okta_error(
+            provider,
+            &format!("the members of group {name:?} ({})", group.id),
+            source,
+        )
+    })?;
+    Ok((group.id.clone(), list))
 }
 
 /// Builds and validates the entities. Invalid entities are left out with a
@@ -487,5 +584,32 @@ fn timed_out(provider: &ProviderConfig, timeout: Duration) -> SyncError {
     SyncError::TimedOut {
         provider: provider.id.clone(),
         timeout_seconds: timeout.as_secs(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NoProgress;
+
+    /// Compiles only while a run's future is `Send + 'static` when it owns
+    /// its inputs, so that a scheduler can hand it to `tokio::spawn`.
+    #[allow(dead_code)]
+    fn spawn_run(
+        provider: Arc<ProviderConfig>,
+        store: Arc<dyn Store>,
+    ) -> tokio::task::JoinHandle<Result<SyncReport, SyncError>> {
+        tokio::spawn(async move {
+            let options = SyncOptions::default();
+            let progress = Arc::new(NoProgress);
+            run_provider(
+                &provider,
+                store.as_ref(),
+                &options,
+                progress,
+                CancellationToken::new(),
+            )
+            .await
+        })
     }
 }

@@ -4,7 +4,8 @@
 //! A run goes through these phases ([`Phase`]):
 //! 1. *groups*: list the groups the provider's group filter selects;
 //! 2. *users*: list the users (unless they can be taken from the member lists);
-//! 3. *members*: list each ingested group's members, concurrently;
+//! 3. *members*: list each ingested group's members, concurrently, while the
+//!    users are listed (the two count against different rate-limit buckets);
 //! 4. *build*: turn the records into Backstage entities ([`orgsync_model`]);
 //! 5. *plan*: compare with the stored catalog and apply the removal guard;
 //! 6. *apply*: replace the provider's entities in one transaction.

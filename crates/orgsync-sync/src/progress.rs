@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-/// The phases of a run, in order.
+/// The phases of a run, in order. *Users* and *Members* run at the same
+/// time, so both start before either ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     Groups,
