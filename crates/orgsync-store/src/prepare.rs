@@ -27,8 +27,6 @@ pub(crate) struct PreparedEntity {
     pub kind: String,
     pub namespace: String,
     pub name: String,
-    /// The body as JSON, kept for deriving relations and search rows.
-    pub body: Value,
     /// The body serialized in the provider's key order, as stored.
     pub body_text: String,
     pub hash: String,
@@ -61,11 +59,22 @@ pub(crate) fn prepare_entity(entity: &Entity) -> Result<PreparedEntity, StoreErr
         kind: entity_ref.kind,
         namespace: entity_ref.namespace,
         name: entity_ref.name,
-        body,
         body_text,
         hash,
         search_text,
     })
+}
+
+impl PreparedEntity {
+    /// Parses the body back from its text, to derive relation and search
+    /// rows. Only the text is kept between planning and writing, because a
+    /// parsed body takes several times its memory.
+    pub(crate) fn body(&self) -> Result<Value, StoreError> {
+        serde_json::from_str(&self.body_text).map_err(|source| StoreError::Decode {
+            entity_ref: self.entity_ref.clone(),
+            source,
+        })
+    }
 }
 
 fn check_ref_part(entity_ref: &str, field: &str, value: &str) -> Result<(), StoreError> {
@@ -234,6 +243,15 @@ mod tests {
     fn body_keeps_provider_key_order() {
         let prepared = prepare_entity(&user("a", json!({"z": 1, "a": 2}))).unwrap();
         assert!(prepared.body_text.contains(r#"{"z":1,"a":2}"#));
+    }
+
+    #[test]
+    fn body_parses_back_from_text() {
+        let entity = user("a", json!({"profile": {"email": "a@x"}, "memberOf": ["g"]}));
+        let prepared = prepare_entity(&entity).unwrap();
+        let mut expected = serde_json::to_value(&entity).unwrap();
+        strip_store_fields(&mut expected);
+        assert_eq!(prepared.body().unwrap(), expected);
     }
 
     #[test]

@@ -277,7 +277,7 @@ async fn insert_relations(
     let mut targets = Vec::new();
     for write in writes {
         let entity_ref = write.entity.entity_ref.as_str();
-        for row in derive_relations(entity_ref, &write.entity.body) {
+        for row in derive_relations(entity_ref, &write.entity.body()?) {
             origins.push(entity_ref);
             sources.push(row.source_ref);
             types.push(row.relation_type);
@@ -312,7 +312,7 @@ async fn insert_search_rows(
     let mut values = Vec::new();
     let mut original_values = Vec::new();
     for write in writes {
-        for row in search_rows(&write.entity.body, &write.uid) {
+        for row in search_rows(&write.entity.body()?, &write.uid) {
             entity_refs.push(write.entity.entity_ref.as_str());
             keys.push(row.key);
             values.push(row.value);

@@ -350,10 +350,11 @@ async fn insert_derived_rows(
     let mut search = Vec::new();
     for write in writes {
         let entity_ref = write.entity.entity_ref.as_str();
-        for row in derive_relations(entity_ref, &write.entity.body) {
+        let body = write.entity.body()?;
+        for row in derive_relations(entity_ref, &body) {
             relations.push((entity_ref, row));
         }
-        for row in search_rows(&write.entity.body, &write.uid) {
+        for row in search_rows(&body, &write.uid) {
             search.push((entity_ref, row));
         }
     }
