@@ -23,9 +23,16 @@ use tokio::sync::Notify;
 
 use crate::retry::MAX_RATE_LIMIT_WAIT;
 
-/// Added to every reset time: Okta's reset is whole seconds, and the
-/// client's clock and Okta's may differ slightly.
-pub(crate) const RESET_MARGIN: Duration = Duration::from_secs(1);
+/// Added to every reset time. The reset time is converted to this
+/// machine's clock through the response's `Date` header, so clock skew is
+/// already accounted for; the margin covers the rounding of the `Date`
+/// second and a request that reaches Okta slightly before the window ends.
+///
+/// NOTE: the margin assumes that `X-Rate-Limit-Reset` is the second at or
+/// after the window's end, as fake-okta sends it. If Okta rounded the end
+/// down instead, the first requests after a reset could still count against
+/// the old window.
+pub(crate) const RESET_MARGIN: Duration = Duration::from_millis(250);
 
 /// How long a request waiting for another one to finish sleeps before it
 /// checks again, in case it missed a notification.
@@ -296,15 +303,20 @@ impl BucketState {
     fn record(&mut self, headers: &RateLimitHeaders, now: SystemTime) {
         self.unmetered = false;
         self.limit = Some(headers.limit);
+        let reset_at = headers.reset_at(now);
         if headers.reset_epoch > self.window_reset_epoch || self.reset_at.is_none() {
             self.window_reset_epoch = headers.reset_epoch;
             self.remaining = headers.remaining;
             self.unreported = 0;
-            self.reset_at = Some(headers.reset_at(now));
+            self.reset_at = Some(reset_at);
         } else if headers.reset_epoch == self.window_reset_epoch {
             // Responses of one window can arrive out of order; the lowest
             // remaining count is the most recent.
             self.remaining = self.remaining.min(headers.remaining);
+            // Each response's estimate of the window's end is at or after
+            // the true end, because its `Date` second is at or before the
+            // time Okta sent it. The earliest estimate is the closest.
+            self.reset_at = self.reset_at.map(|expected| expected.min(reset_at));
         }
     }
 

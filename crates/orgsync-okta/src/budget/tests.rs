@@ -191,6 +191,37 @@ fn wait_ends_at_reset_plus_margin() {
     );
 }
 
+/// Headers of a window ending at second 1060, sent at Okta's second `date`.
+fn dated(remaining: u32, date: u64) -> RateLimitHeaders {
+    RateLimitHeaders {
+        server_date: Some(at(date)),
+        ..headers(10, remaining, 1060)
+    }
+}
+
+#[test]
+fn earliest_reset_estimate_of_window_wins() {
+    let mut state = BucketState::default();
+    state.admit(0.5, at(1000));
+    // Received 0.9 s after its Date second: the window ends by 1060.9.
+    state.finish(Some(&dated(9, 1000)), at(1000) + Duration::from_millis(900));
+    assert_eq!(state.admit(0.5, at(1001)), Decision::Go);
+    assert_eq!(state.admit(0.5, at(1001)), Decision::Go);
+    // Received 0.1 s after its Date second: the window ends by 1060.1.
+    state.finish(Some(&dated(0, 1001)), at(1001) + Duration::from_millis(100));
+    // A later, looser estimate does not move the end back.
+    state.finish(Some(&dated(0, 1002)), at(1002) + Duration::from_millis(700));
+
+    let decision = state.admit(0.5, at(1003));
+    assert_eq!(
+        decision,
+        Decision::WaitUntil {
+            reset_at: at(1060) + Duration::from_millis(100) + RESET_MARGIN,
+            report: true
+        }
+    );
+}
+
 #[test]
 fn wait_is_reported_once_per_window() {
     let mut state = learned(10, 0);
