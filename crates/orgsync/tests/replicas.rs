@@ -648,8 +648,11 @@ async fn killed_replica_run_is_taken_over() {
     let killed_run = history
         .iter()
         .rev()
-        .find(|run| run.started_at < killed_at && run.started_at > changed_at)
-        .expect("the killed run is recorded");
+        .find(|run| {
+            // The run that was going when the replica died.
+            run.started_at < killed_at && run.finished_at.is_none_or(|end| end > killed_at)
+        })
+        .unwrap_or_else(|| panic!("the killed run is not recorded: {history:?}"));
     assert_eq!(
         killed_run.outcome,
         RunOutcome::Abandoned,

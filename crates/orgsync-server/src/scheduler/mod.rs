@@ -248,9 +248,15 @@ impl Scheduler {
     /// that status and metrics are right from the start.
     pub async fn load_history(&self) {
         for id in self.inner.board.ids() {
-            match self.inner.store.runs(Some(&id), 1).await {
+            match self.inner.store.runs(Some(&id), 2).await {
                 Ok(records) => {
-                    if let Some(record) = records.first() {
+                    // A run still going (an `orgsync sync` command, or another
+                    // replica) is not the last run yet; the follower shows it
+                    // once it ends.
+                    let finished = records
+                        .iter()
+                        .find(|record| record.outcome != orgsync_store::RunOutcome::Running);
+                    if let Some(record) = finished {
                         self.inner
                             .board
                             .set_last_if_unknown(&id, FinishedRun::from_record(record));

@@ -399,14 +399,15 @@ impl StatusBoard {
         }
     }
 
-    /// Sets the last run read back from the store when it is another run
-    /// than the last one on the board and started later, as the runs of
-    /// other replicas that share the store are.
+    /// Sets the last run read back from the store when it started later
+    /// than the last one on the board, as the runs of other replicas that
+    /// share the store do, or when it is the same run, shown as still running.
     pub fn set_last_if_newer(&self, provider: &str, run: FinishedRun) {
         if let Some(entry) = self.write().get_mut(provider) {
             let newer = match &entry.last {
                 None => true,
-                Some(last) => last.run_id != run.run_id && run.started_at > last.started_at,
+                Some(last) if last.run_id == run.run_id => last.outcome == "running",
+                Some(last) => run.started_at > last.started_at,
             };
             if newer {
                 entry.last = Some(run);
