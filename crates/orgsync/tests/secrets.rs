@@ -1,7 +1,7 @@
 //! A secrets scan. The test runs `orgsync sync` at trace log level with text
 //! and JSON logs, exports the catalog, runs `orgsync doctor`, and runs
 //! `orgsync serve` until its first scheduled sync and fetches every GET
-//! route of its OpenAPI document. It then searches everything printed and
+//! route of its OpenAPI document and the web UI's pages. It then searches everything printed and
 //! served, and the SQLite files, for the secrets of the run:
 //! - the client's private key: the PEM text, any 40 characters of the base64
 //!   DER (standard or URL-safe alphabet) or of its hex form, and the private
@@ -340,8 +340,10 @@ async fn fetch_routes(
         .json()
         .await
         .expect("OpenAPI document is JSON");
-    let routes = get_routes(&openapi, entity);
+    let mut routes = get_routes(&openapi, entity);
     assert!(routes.len() > 5, "only {} GET routes listed", routes.len());
+    let pages = ui_pages(entity);
+    routes.extend(pages.iter().cloned());
 
     let mut text = String::new();
     for route in routes {
@@ -351,6 +353,14 @@ async fn fetch_routes(
             .send()
             .await
             .expect("route answers");
+        if pages.contains(&route) {
+            // A page that fails to render would make the scan pass vacuously.
+            assert!(
+                response.status().is_success(),
+                "GET {route} -> {}",
+                response.status()
+            );
+        }
         text.push_str(&format!(
             "GET {route} -> {}\n{:?}\n",
             response.status(),
@@ -360,9 +370,28 @@ async fn fetch_routes(
         text.push('\n');
     }
     Haystack {
-        source: "the catalog API responses".to_string(),
+        source: "the API responses and UI pages".to_string(),
         text,
     }
+}
+
+/// Returns the web UI's pages, with `entity` filling the entity pages, as
+/// the OpenAPI document lists only the API.
+fn ui_pages(entity: &serde_json::Value) -> Vec<String> {
+    let name = entity["metadata"]["name"].as_str().expect("entity name");
+    let kind = entity["kind"].as_str().expect("entity kind");
+    let page = if kind == "User" { "users" } else { "groups" };
+    [
+        "/".to_string(),
+        "/users".to_string(),
+        "/users?q=a".to_string(),
+        "/groups".to_string(),
+        "/runs".to_string(),
+        "/runs/test".to_string(),
+        "/sign-in".to_string(),
+        format!("/{page}/{name}"),
+    ]
+    .into()
 }
 
 /// Runs `orgsync serve` at trace level until its first scheduled sync
