@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use serde_json::{Map, Value};
 use url::Url;
 
+use crate::auth::{read_auth, ApiAuth};
 use crate::context::{show, Context, KeyPath};
 use crate::read::{Fields, Strictness};
 
@@ -84,6 +85,7 @@ pub(crate) struct Backend {
     pub(crate) listen: ListenConfig,
     pub(crate) base_url: Option<Url>,
     pub(crate) secret_key_file: Option<PathBuf>,
+    pub(crate) auth: ApiAuth,
 }
 
 /// Reads `backend:`; every key is optional.
@@ -94,14 +96,14 @@ pub(crate) fn read_backend(
 ) -> Backend {
     let fields = Fields::new(path, map);
     fields.check_keys(context, BACKEND_KEYS, &[], Strictness::Shared);
-    if fields.has("auth") {
-        context.warn(
-            &path.key("auth"),
-            None,
-            "is not used by orgsync yet and is ignored",
-            "remove it, or keep it for a later version",
-        );
-    }
+    let auth = fields
+        .map(
+            context,
+            "auth",
+            "write auth: { readToken: ${ORGSYNC_READ_TOKEN}, adminToken: ${ORGSYNC_ADMIN_TOKEN} }",
+        )
+        .map(|map| read_auth(context, &path.key("auth"), map))
+        .unwrap_or_default();
 
     let database = fields
         .map(
@@ -123,6 +125,7 @@ pub(crate) fn read_backend(
         listen,
         base_url,
         secret_key_file,
+        auth,
     }
 }
 
@@ -404,9 +407,23 @@ mod tests {
     }
 
     #[test]
-    fn auth_warns() {
-        let (_, context) = backend(json!({"auth": {"keys": []}}));
-        assert_eq!(context.warnings[0].key_path, "backend.auth");
+    fn auth_tokens_are_read() {
+        let (read, context) = backend(json!({"auth": {
+            "keys": [],
+            "adminToken": "admin-0123456789abcdef",
+        }}));
+        assert!(context.warnings.is_empty(), "{:?}", context.warnings);
+        assert_eq!(
+            read.auth.admin_token.as_deref(),
+            Some("admin-0123456789abcdef")
+        );
+        assert_eq!(read.auth.read_token, None);
+    }
+
+    #[test]
+    fn auth_that_is_not_a_map_is_rejected() {
+        let (_, context) = backend(json!({"auth": "token"}));
+        assert_eq!(context.errors[0].key_path, "backend.auth");
     }
 
     #[test]

@@ -63,6 +63,8 @@ impl fmt::Display for KeyPath {
 pub(crate) enum Secret {
     PrivateKey,
     ApiToken,
+    /// A bearer token of orgsync's own HTTP API.
+    AccessToken,
 }
 
 /// Renders a config value for a diagnostic: strings JSON-quoted, other
@@ -84,6 +86,7 @@ pub(crate) fn show_secret(secret: Secret, value: &Value) -> String {
     let what = match secret {
         Secret::PrivateKey => "private key",
         Secret::ApiToken => "API token",
+        Secret::AccessToken => "access token",
     };
     match value {
         Value::String(text) => format!("<{what}, {} characters>", text.chars().count()),

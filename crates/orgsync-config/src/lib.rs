@@ -31,6 +31,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod auth;
 mod backend;
 mod context;
 mod duration;
@@ -55,6 +56,7 @@ use crate::read::{Fields, Strictness};
 use crate::source::SourceFile;
 use crate::substitute::Substituter;
 
+pub use auth::ApiAuth;
 pub use backend::{DatabaseClient, DatabaseConfig, ListenConfig};
 pub use error::{ConfigError, ConfigErrors, ConfigWarning};
 pub use provider::{GroupFilter, ProviderConfig, RemovalGuard};
@@ -75,6 +77,8 @@ pub struct AppConfig {
     pub listen: ListenConfig,
     /// `backend.baseUrl`: the URL people use to reach orgsync, if set.
     pub base_url: Option<url::Url>,
+    /// `backend.auth`: the HTTP API's bearer tokens, when set in the config.
+    pub auth: ApiAuth,
     /// Every configured Okta provider, in config order.
     pub providers: Vec<ProviderConfig>,
     /// `backend.secretKeyFile`: where the key that encrypts saved
@@ -171,6 +175,7 @@ pub fn known_keys() -> Vec<String> {
         ("backend", backend::BACKEND_KEYS),
         ("backend.database", backend::DATABASE_KEYS),
         ("backend.listen", backend::LISTEN_KEYS),
+        ("backend.auth", auth::AUTH_KEYS),
         (provider, provider::PROVIDER_KEYS),
         (provider, provider::LEGACY_KEYS),
         (
@@ -252,6 +257,7 @@ fn read_app(context: &mut Context, merged: &Map<String, Value>) -> AppConfig {
         database: backend.database,
         listen: backend.listen,
         base_url: backend.base_url,
+        auth: backend.auth,
         providers,
         secret_key_file: backend.secret_key_file,
     }

@@ -3,11 +3,11 @@
 //!
 //! Access: `/healthz`, `/readyz` and `/api/openapi.json` are open; the
 //! catalog, the provider status API and `/metrics` need the read token when
-//! one is set; a refresh needs the admin token ([`crate::auth`]). The web
-//! UI's pages ([`crate::ui`]) check read access themselves, because a
-//! signed-in viewer may read them without a token. They are not API routes,
-//! so they are left out of the route list that the OpenAPI document is
-//! checked against.
+//! one is set; a refresh or an approval needs the admin token
+//! ([`crate::auth`]). The web UI's pages ([`crate::ui`]) check read access
+//! themselves, because a signed-in viewer may read them without a token.
+//! They are not API routes, so they are left out of the route list that the
+//! OpenAPI document is checked against.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -309,7 +309,7 @@ mod tests {
             Some("r"),
         )
         .await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(status, StatusCode::FORBIDDEN);
     }
 
     #[tokio::test]

@@ -1,5 +1,6 @@
 //! Command-line arguments.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -21,7 +22,8 @@ pub enum Command {
     Sync(SyncArgs),
     /// Print the catalog as Backstage entity YAML or JSON.
     Export(ExportArgs),
-    /// Start a fake Okta org, write a config for it and sync it.
+    /// Start a fake Okta org, write a config for it, sync it and serve the
+    /// catalog until Ctrl-C.
     Demo(DemoArgs),
     /// Load and validate the config without contacting Okta.
     Check(CheckArgs),
@@ -146,6 +148,15 @@ pub struct DemoArgs {
     /// Progress display.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
+
+    /// Stop after the first sync instead of serving the catalog.
+    #[arg(long)]
+    pub no_serve: bool,
+
+    /// Serve on this address, such as 127.0.0.1:8080; port 0 picks a free
+    /// port [default: 127.0.0.1:7007, or a free port when 7007 is taken].
+    #[arg(long, value_name = "ADDRESS", conflicts_with = "no_serve")]
+    pub listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Args)]

@@ -11,23 +11,19 @@ use orgsync_config::AppConfig;
 use orgsync_server::catalog::StoreCatalog;
 use orgsync_server::session::{AdminPassword, ADMIN_PASSWORD_VAR};
 use orgsync_server::settings::secret::{key_file_path, SecretKey, SECRET_KEY_VAR};
-use orgsync_server::{AuthConfig, ServeOptions, Token};
+use orgsync_server::{AuthConfig, ServeOptions};
+use orgsync_store::Store;
+use tokio::net::TcpListener;
 
 use crate::cli::ConfigArgs;
 use crate::commands::{load_config, open_store};
 use crate::exit;
 
-/// The environment variable with the token that read endpoints require.
-const READ_TOKEN_VAR: &str = "ORGSYNC_READ_TOKEN";
-/// The environment variable with the token that write endpoints require.
-const ADMIN_TOKEN_VAR: &str = "ORGSYNC_ADMIN_TOKEN";
-
 /// Arguments of `orgsync serve`.
 ///
-/// Access tokens come from the environment, so that they never show in a
-/// process list: ORGSYNC_READ_TOKEN, when set, is required by the catalog,
-/// status and metrics endpoints; ORGSYNC_ADMIN_TOKEN is required by
-/// refresh requests, which are disabled without it.
+/// Access tokens come from backend.auth in the config or from the
+/// environment (ORGSYNC_READ_TOKEN, ORGSYNC_ADMIN_TOKEN), never from the
+/// command line, so that they never show in a process list.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
@@ -67,7 +63,7 @@ pub async fn run(args: ServeArgs) -> u8 {
         .is_some_and(|url| url.scheme() == "https");
     let options = ServeOptions {
         config_paths: args.config.files.clone(),
-        auth: auth_from_env(),
+        auth: auth_settings(&config),
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
         listen: args.listen,
         secret_key: Some(secret_key),
@@ -87,7 +83,16 @@ pub async fn run(args: ServeArgs) -> u8 {
         // Scripts and tests read the port from this line.
         println!("orgsync is serving http://{address}");
     }
+    serve_until_stopped(listener, config, store, options).await
+}
 
+/// Serves on `listener` until SIGTERM or Ctrl-C and returns the exit code.
+pub async fn serve_until_stopped(
+    listener: TcpListener,
+    config: AppConfig,
+    store: Arc<dyn Store>,
+    options: ServeOptions,
+) -> u8 {
     let catalog = Arc::new(StoreCatalog::new(Arc::clone(&store)));
     match orgsync_server::serve_on(listener, config, store, catalog, options).await {
         Ok(()) => exit::SUCCESS,
@@ -100,7 +105,7 @@ pub async fn run(args: ServeArgs) -> u8 {
 
 /// Loads the key that seals saved providers' private keys, from
 /// ORGSYNC_SECRET_KEY or the key file, creating the file on first start.
-fn load_secret_key(config: &AppConfig) -> Result<SecretKey, u8> {
+pub fn load_secret_key(config: &AppConfig) -> Result<SecretKey, u8> {
     let file = key_file_path(config.secret_key_file.as_deref(), &config.database);
     let env_value = std::env::var(SECRET_KEY_VAR).ok();
     match SecretKey::load(env_value.as_deref(), &file) {
@@ -118,7 +123,7 @@ fn load_secret_key(config: &AppConfig) -> Result<SecretKey, u8> {
 /// Reads the web UI's admin password, or its Argon2 hash, from
 /// ORGSYNC_ADMIN_PASSWORD. A password is hashed at once; only the hash is
 /// kept.
-fn admin_password_from_env() -> Result<Option<AdminPassword>, u8> {
+pub fn admin_password_from_env() -> Result<Option<AdminPassword>, u8> {
     let Ok(text) = std::env::var(ADMIN_PASSWORD_VAR) else {
         return Ok(None);
     };
@@ -131,15 +136,8 @@ fn admin_password_from_env() -> Result<Option<AdminPassword>, u8> {
     }
 }
 
-/// Reads the access tokens from the environment.
-fn auth_from_env() -> AuthConfig {
-    let token = |name: &str| {
-        std::env::var(name)
-            .ok()
-            .and_then(|value| Token::new(&value))
-    };
-    AuthConfig {
-        read_token: token(READ_TOKEN_VAR),
-        admin_token: token(ADMIN_TOKEN_VAR),
-    }
+/// Takes the access tokens from `backend.auth`, or else from the
+/// environment.
+pub fn auth_settings(config: &AppConfig) -> AuthConfig {
+    AuthConfig::resolve(&config.auth, &|name| std::env::var(name).ok())
 }
