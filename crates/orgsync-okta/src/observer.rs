@@ -60,6 +60,13 @@ pub trait ClientObserver: Send + Sync {
         let _ = (bucket, wait);
     }
 
+    /// Reports the outcome of one request to `endpoint` (every attempt
+    /// counts): its HTTP status, or `None` when no complete response
+    /// arrived (connection error, timeout).
+    fn response(&self, endpoint: Endpoint, status: Option<u16>) {
+        let _ = (endpoint, status);
+    }
+
     /// Reports that retry number `attempt` (1 for the first retry) of a
     /// request to `endpoint` starts after `wait`, because of `reason`.
     fn retrying(&self, endpoint: Endpoint, attempt: u32, reason: &str, wait: Duration) {

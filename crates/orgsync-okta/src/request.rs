@@ -287,6 +287,7 @@ impl OktaClient {
                 let limits = RateLimitHeaders::parse(&reply.headers);
                 permit.finish(limits.as_ref(), received_at);
                 self.shared.stats.response(reply.status);
+                self.observer.response(call.endpoint, Some(reply.status));
                 tracing::debug!(endpoint = %call.endpoint, url = %call.display_url(), status = reply.status, elapsed_ms, "Okta response");
                 Ok(self.classify(call, reply, limits, auth.as_ref(), received_at))
             }
@@ -294,6 +295,7 @@ impl OktaClient {
                 let limits = RateLimitHeaders::parse(&headers);
                 permit.finish(limits.as_ref(), received_at);
                 self.shared.stats.response(status);
+                self.observer.response(call.endpoint, Some(status));
                 tracing::debug!(endpoint = %call.endpoint, url = %call.display_url(), status, elapsed_ms, "Okta response body too large");
                 Ok(Outcome::Fail(OktaError::MalformedResponse {
                     endpoint: call.endpoint,
@@ -309,6 +311,7 @@ impl OktaClient {
                 let limits = headers.as_ref().and_then(RateLimitHeaders::parse);
                 permit.finish(limits.as_ref(), received_at);
                 self.shared.stats.transport_error();
+                self.observer.response(call.endpoint, None);
                 let (kind, detail) = transport_failure(&error, headers.is_some());
                 tracing::debug!(endpoint = %call.endpoint, url = %call.display_url(), elapsed_ms, error = %detail, "Okta request failed");
                 Ok(Outcome::Retry(Failure::Transport { kind, detail }))

@@ -2,11 +2,13 @@
 //!
 //! Families (all labelled by `provider` unless noted):
 //! - `orgsync_runs_total{outcome}` and `orgsync_run_duration_seconds{outcome}`:
-//!   finished sync runs, by [`RunOutcome`](orgsync_store::RunOutcome) name;
+//!   finished sync runs, by [`RunOutcome`](orgsync_store::RunOutcome) name
+//!   (runs the removal guard stopped count as `blocked`);
 //! - `orgsync_entities{kind}`: entities in the catalog, refreshed at start-up
 //!   and after every run;
-//! - `orgsync_okta_requests_total{endpoint}`: Okta requests of successful
-//!   runs, by endpoint template;
+//! - `orgsync_okta_requests_total{endpoint, status}`: Okta requests of every
+//!   run, counted as their responses arrive, by endpoint template and HTTP
+//!   status (`error` when no complete response arrived);
 //! - `orgsync_rate_limit_waits_total{bucket}` and
 //!   `orgsync_rate_limit_wait_seconds_total{bucket}`: pauses for Okta's rate
 //!   limits, counted as they happen;
@@ -51,6 +53,14 @@ struct EndpointLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OktaRequestLabels {
+    provider: String,
+    endpoint: String,
+    /// The HTTP status code, or `error` when no complete response arrived.
+    status: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BucketLabels {
     provider: String,
     bucket: String,
@@ -87,7 +97,7 @@ pub struct Metrics {
     runs: Family<RunLabels, Counter>,
     run_duration: HistogramFamily<RunLabels>,
     entities: Family<KindLabels, Gauge>,
-    okta_requests: Family<EndpointLabels, Counter>,
+    okta_requests: Family<OktaRequestLabels, Counter>,
     rate_limit_waits: Family<BucketLabels, Counter>,
     rate_limit_wait_seconds: Family<BucketLabels, Counter<f64, AtomicU64>>,
     retries: Family<EndpointLabels, Counter>,
@@ -128,7 +138,7 @@ impl Metrics {
         let okta_requests = Family::default();
         registry.register(
             "orgsync_okta_requests",
-            "Okta requests sent by successful runs, retries included",
+            "Okta requests by endpoint and response status, retries included",
             okta_requests.clone(),
         );
         let rate_limit_waits = Family::default();
@@ -191,19 +201,15 @@ impl Metrics {
             .observe(duration.as_secs_f64());
     }
 
-    /// Adds the Okta requests of a run, by endpoint.
-    pub fn record_okta_requests<'a>(
-        &self,
-        provider: &str,
-        by_endpoint: impl IntoIterator<Item = (&'a String, &'a u64)>,
-    ) {
-        for (endpoint, count) in by_endpoint {
-            let labels = EndpointLabels {
-                provider: provider.to_string(),
-                endpoint: endpoint.clone(),
-            };
-            self.okta_requests.get_or_create(&labels).inc_by(*count);
-        }
+    /// Counts one Okta request by its endpoint template and HTTP status;
+    /// `None` means no complete response arrived.
+    pub fn record_okta_response(&self, provider: &str, endpoint: &str, status: Option<u16>) {
+        let labels = OktaRequestLabels {
+            provider: provider.to_string(),
+            endpoint: endpoint.to_string(),
+            status: status.map_or_else(|| "error".to_string(), |code| code.to_string()),
+        };
+        self.okta_requests.get_or_create(&labels).inc();
     }
 
     /// Sets the number of entities of `kind` that `provider` has.
@@ -277,7 +283,6 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     #[test]
     fn runs_are_counted_by_outcome() {
@@ -317,15 +322,22 @@ mod tests {
     }
 
     #[test]
-    fn okta_requests_are_added_by_endpoint() {
+    fn okta_requests_are_counted_by_endpoint_and_status() {
         let metrics = Metrics::new();
-        let calls = BTreeMap::from([("GET /api/v1/users".to_string(), 7_u64)]);
-        metrics.record_okta_requests("prod", &calls);
-        metrics.record_okta_requests("prod", &calls);
+        let users = "GET /api/v1/users";
+        metrics.record_okta_response("prod", users, Some(200));
+        metrics.record_okta_response("prod", users, Some(200));
+        metrics.record_okta_response("prod", users, Some(429));
+        metrics.record_okta_response("prod", users, None);
         let text = metrics.encode();
-        assert!(text.contains(
-            "orgsync_okta_requests_total{provider=\"prod\",endpoint=\"GET /api/v1/users\"} 14"
-        ));
+        let line = |status: &str, count: u64| {
+            format!(
+                "orgsync_okta_requests_total{{provider=\"prod\",endpoint=\"{users}\",status=\"{status}\"}} {count}"
+            )
+        };
+        assert!(text.contains(&line("200", 2)), "{text}");
+        assert!(text.contains(&line("429", 1)), "{text}");
+        assert!(text.contains(&line("error", 1)), "{text}");
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //!   (phase and counts) and last run;
 //! - `GET /providers/{id}`: one provider's status;
 //! - `GET /providers/{id}/runs?limit=N`: its run history, newest first;
-//! - `POST /providers/{id}/refresh`: start a run now (admin token).
+//! - `POST /providers/{id}/refresh`: start a run now (admin token);
+//! - `POST /providers/{id}/approve`: approve the removals of a run the
+//!   removal guard blocked, once (admin token).
 
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::{get, post};
@@ -15,6 +17,7 @@ use serde_json::{json, Value};
 use crate::catalog::params::QueryParams;
 use crate::error::{store_failure, ApiError};
 use crate::routes::RouteList;
+use crate::scheduler::approval::ApprovalError;
 use crate::scheduler::status::FinishedRun;
 use crate::scheduler::{Scheduler, SchedulerError};
 
@@ -41,11 +44,17 @@ pub fn read_routes() -> RouteList<Scheduler> {
 
 /// Lists the write routes.
 pub fn write_routes() -> RouteList<Scheduler> {
-    RouteList::new().route(
-        Method::POST,
-        "/api/orgsync/providers/{id}/refresh",
-        post(refresh_provider),
-    )
+    RouteList::new()
+        .route(
+            Method::POST,
+            "/api/orgsync/providers/{id}/refresh",
+            post(refresh_provider),
+        )
+        .route(
+            Method::POST,
+            "/api/orgsync/providers/{id}/approve",
+            post(approve_removals),
+        )
 }
 
 async fn list_providers(State(scheduler): State<Scheduler>) -> Json<Value> {
@@ -119,5 +128,20 @@ async fn refresh_provider(
             Err(ApiError::Unavailable(error.to_string()))
         }
         Err(error @ SchedulerError::ShuttingDown) => Err(ApiError::Unavailable(error.to_string())),
+    }
+}
+
+async fn approve_removals(
+    State(scheduler): State<Scheduler>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    match scheduler.approve_removals(&id) {
+        Ok(review) => Ok(Json(json!({ "provider": id, "removalReview": review }))),
+        Err(error @ ApprovalError::UnknownProvider { .. }) => {
+            Err(ApiError::NotFound(error.to_string()))
+        }
+        Err(error @ ApprovalError::NothingBlocked { .. }) => {
+            Err(ApiError::Conflict(error.to_string()))
+        }
     }
 }

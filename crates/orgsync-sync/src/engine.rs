@@ -24,6 +24,9 @@ pub struct SyncOptions {
     pub dry_run: bool,
     /// Apply even when the removal guard would stop the run (one run only).
     pub approve_removals: bool,
+    /// An approval of a blocked run: the removal guard lets this run apply
+    /// when it removes at most this many entities.
+    pub approved_removals: Option<usize>,
 }
 
 /// The outcome of a run: the change it applied (or, for a dry run, would
@@ -54,7 +57,8 @@ struct ReadResult {
 }
 
 /// Runs one provider: reads Okta, plans, and (unless `dry_run`) applies the
-/// change in one transaction. The run is recorded in the store's run history.
+/// change in one transaction. The run is recorded in the store's run
+/// history, except a dry run, which writes nothing to the store.
 ///
 /// The reading phases stop when `cancel` fires or the provider's
 /// `schedule.timeout` passes; the catalog is then left unchanged. Once the
@@ -68,10 +72,15 @@ pub async fn run_provider(
     cancel: CancellationToken,
 ) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
-    let run_id = store
-        .start_run(&provider.id, Utc::now())
-        .await
-        .map_err(|source| store_error(provider, source))?;
+    let run_id = if options.dry_run {
+        None
+    } else {
+        let id = store
+            .start_run(&provider.id, Utc::now())
+            .await
+            .map_err(|source| store_error(provider, source))?;
+        Some(id)
+    };
     tracing::info!(provider = %provider.id, run_id, dry_run = options.dry_run, "sync started");
 
     let client = build_client(provider, progress.clone())?;
@@ -89,7 +98,7 @@ pub async fn run_provider(
 
     match result {
         Ok(mut report) => {
-            report.run_id = Some(run_id);
+            report.run_id = run_id;
             report.api_calls = stats.api_calls;
             report.api_calls_by_endpoint = stats.calls_by_endpoint.clone();
             report.retries = stats.retries;
@@ -468,6 +477,24 @@ fn check_removal_guard(
         return Ok(());
     }
 
+    if let Some(approved) = options.approved_removals {
+        if plan.removed.len() <= approved {
+            tracing::info!(
+                provider = %provider.id,
+                removed = plan.removed.len(),
+                approved,
+                "removal guard passed by an approval"
+            );
+            return Ok(());
+        }
+        tracing::info!(
+            provider = %provider.id,
+            removed = plan.removed.len(),
+            approved,
+            "the run removes more than was approved; the removal guard applies"
+        );
+    }
+
     let guard = &provider.removal_guard;
     let remaining = existing - plan.removed.len();
     if remaining == 0 && plan.added.is_empty() && !guard.allow_empty {
@@ -523,18 +550,27 @@ impl ClientObserver for ProgressObserver {
 
     fn retrying(&self, endpoint: Endpoint, attempt: u32, reason: &str, wait: Duration) {
         self.progress
-            .retrying(&format!("{endpoint:?}"), attempt, reason, wait);
+            .retrying(endpoint.as_str(), attempt, reason, wait);
+    }
+
+    fn response(&self, endpoint: Endpoint, status: Option<u16>) {
+        self.progress.okta_response(endpoint.as_str(), status);
     }
 }
 
+/// Records the end of run `run_id`; does nothing for a dry run, which has
+/// no record.
 async fn record_finish(
     store: &dyn Store,
-    run_id: i64,
+    run_id: Option<i64>,
     outcome: RunOutcome,
     changes: Option<&ChangeSet>,
     summary: &RunSummary,
     error: Option<&str>,
 ) {
+    let Some(run_id) = run_id else {
+        return;
+    };
     let result = store
         .finish_run(run_id, Utc::now(), outcome, changes, summary, error)
         .await;

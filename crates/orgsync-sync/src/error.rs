@@ -34,8 +34,8 @@ pub enum SyncError {
     #[error(
         "provider {provider}: not applied, because the run would remove {removed} of {existing} \
          entities ({percent:.1}%), more than the removal guard allows ({max_percent:.1}%); \
-         check the provider's filters, then approve this run once with \
-         `orgsync sync --provider {provider} --approve-removals`"
+         check the provider's filters, and if the removals are intended, approve them once \
+         (orgsync sync --approve-removals, or POST /api/orgsync/providers/{provider}/approve)"
     )]
     RemovalBlocked {
         provider: String,
@@ -48,8 +48,9 @@ pub enum SyncError {
     /// The run would leave the provider with no entities at all.
     #[error(
         "provider {provider}: not applied, because the run would remove all {existing} entities \
-         and leave the provider empty; if that is intended, approve it once with \
-         `orgsync sync --provider {provider} --approve-removals`, or set removalGuard.allowEmpty"
+         and leave the provider empty; if that is intended, approve it once (orgsync sync \
+         --approve-removals, or POST /api/orgsync/providers/{provider}/approve), or set \
+         removalGuard.allowEmpty"
     )]
     WouldEmpty { provider: String, existing: usize },
 
@@ -69,6 +70,18 @@ pub enum SyncError {
 }
 
 impl SyncError {
+    /// Returns the entities a blocked run would have removed and the
+    /// provider's entities before it, when the removal guard stopped the run.
+    pub fn blocked_removals(&self) -> Option<(usize, usize)> {
+        match self {
+            SyncError::RemovalBlocked {
+                removed, existing, ..
+            } => Some((*removed, *existing)),
+            SyncError::WouldEmpty { existing, .. } => Some((*existing, *existing)),
+            _ => None,
+        }
+    }
+
     /// Returns true when the removal guard stopped the run, as opposed to a failure.
     pub fn is_blocked(&self) -> bool {
         matches!(

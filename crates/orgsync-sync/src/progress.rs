@@ -40,6 +40,9 @@ pub trait Progress: Send + Sync {
     fn member_list_done(&self, _members: usize) {}
     fn rate_limit_wait(&self, _bucket: &str, _wait: Duration) {}
     fn retrying(&self, _endpoint: &str, _attempt: u32, _reason: &str, _wait: Duration) {}
+    /// One Okta request to `endpoint` (a method and path template) ended
+    /// with HTTP `status`, or with no response when `None`.
+    fn okta_response(&self, _endpoint: &str, _status: Option<u16>) {}
 }
 
 /// A [`Progress`] that shows nothing.

@@ -372,7 +372,15 @@ async fn dry_run_writes_nothing() {
     let (code, report) = org.sync(&["--dry-run"]).await;
     assert_eq!(code, 0, "{report}");
     assert!(change_count(&report, "added") > 0);
-    assert!(org.export().await.is_empty());
+    assert!(!org.database().exists(), "a dry run creates no catalog");
+
+    assert_eq!(org.sync(&[]).await.0, 0);
+    let runs = org.run_count().await;
+    let catalog = org.catalog().await;
+    let (code, report) = org.sync(&["--dry-run"]).await;
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(org.run_count().await, runs, "a dry run records no run");
+    assert_eq!(org.catalog().await, catalog);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -27,6 +27,7 @@
 //! few seconds after the dead holder's claim expires, and on any store
 //! when a replica next takes the provider's claim.
 
+pub mod approval;
 pub mod claims;
 pub mod clock;
 mod provider_loop;
@@ -47,6 +48,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::metrics::Metrics;
+use approval::{ApprovalError, RemovalReview};
 use clock::Clock;
 use provider_loop::provider_loop;
 use status::{FinishedRun, LiveRun, StatusBoard, Trigger};
@@ -308,6 +310,14 @@ impl Scheduler {
         }
     }
 
+    /// Approves `provider`'s run blocked by the removal guard, once: its
+    /// next run applies if it removes at most as many entities.
+    pub fn approve_removals(&self, provider: &str) -> Result<RemovalReview, ApprovalError> {
+        let review = approval::approve(&self.inner.board, provider, self.inner.clock.now())?;
+        tracing::info!(provider, review = ?review, "removal guard approval recorded");
+        Ok(review)
+    }
+
     /// Starts a run of `provider` now, unless one is in progress here or
     /// on another replica.
     pub async fn refresh(&self, provider: &str) -> Result<RunHandle, SchedulerError> {
@@ -474,13 +484,10 @@ impl Inner {
         };
         let elapsed = started.elapsed();
 
+        approval::run_finished(&self.board, &provider, &result, self.clock.now());
         let finished = self.finished_run(&provider, &result, &live).await;
         self.metrics
             .record_run(&provider, &finished.outcome, elapsed);
-        if let Ok(report) = &result {
-            self.metrics
-                .record_okta_requests(&provider, &report.api_calls_by_endpoint);
-        }
         self.refresh_entity_gauges(&provider).await;
 
         self.board.run_finished(&provider, finished.clone());
@@ -507,7 +514,10 @@ impl Inner {
         cancel: CancellationToken,
     ) -> Result<SyncReport, SyncError> {
         let store = Arc::clone(&self.store);
-        let options = self.sync_options.clone();
+        let options = SyncOptions {
+            approved_removals: approval::approved_removals(&self.board, &config.id),
+            ..self.sync_options.clone()
+        };
         let handle = tokio::runtime::Handle::current();
         let provider = config.id.clone();
         let task = tokio::task::spawn_blocking(move || {

@@ -17,6 +17,7 @@ use orgsync_store::{ChangeSet, RunRecord};
 use orgsync_sync::{Phase, Progress, SyncReport};
 use serde::Serialize;
 
+use super::approval::RemovalReview;
 use crate::metrics::Metrics;
 
 /// The cause of a run.
@@ -168,6 +169,11 @@ impl Progress for LiveRun {
         self.rate_limit_waits.fetch_add(1, Ordering::Relaxed);
         self.metrics
             .record_rate_limit_wait(&self.provider, bucket, wait);
+    }
+
+    fn okta_response(&self, endpoint: &str, status: Option<u16>) {
+        self.metrics
+            .record_okta_response(&self.provider, endpoint, status);
     }
 
     fn retrying(&self, endpoint: &str, attempt: u32, reason: &str, wait: Duration) {
@@ -334,6 +340,7 @@ struct Entry {
     next_run_at: Option<DateTime<Utc>>,
     current: Option<Arc<LiveRun>>,
     last: Option<FinishedRun>,
+    removal_review: Option<RemovalReview>,
 }
 
 /// A provider's status, as `GET /api/orgsync/providers/{id}` returns it.
@@ -349,6 +356,9 @@ pub struct ProviderStatus {
     pub running: bool,
     pub current_run: Option<CurrentRun>,
     pub last_run: Option<FinishedRun>,
+    /// A run blocked by the removal guard, or its approval, while one is
+    /// pending.
+    pub removal_review: Option<RemovalReview>,
 }
 
 /// Every provider's status.
@@ -379,6 +389,7 @@ impl StatusBoard {
             next_run_at: None,
             current: None,
             last: None,
+            removal_review: None,
         });
         entry.okta_url = provider.okta_url.to_string();
         entry.schedule = ScheduleView::from(&provider.schedule);
@@ -437,6 +448,18 @@ impl StatusBoard {
         }
     }
 
+    /// Runs `update` on the provider's removal review under the board's
+    /// lock. Returns `None` when the provider is unknown.
+    pub(crate) fn update_removal_review<R>(
+        &self,
+        provider: &str,
+        update: impl FnOnce(&mut Option<RemovalReview>) -> R,
+    ) -> Option<R> {
+        self.write()
+            .get_mut(provider)
+            .map(|entry| update(&mut entry.removal_review))
+    }
+
     /// Returns the status of one provider.
     pub fn provider(&self, provider: &str) -> Option<ProviderStatus> {
         self.read()
@@ -468,6 +491,7 @@ fn status_of(id: &str, entry: &Entry) -> ProviderStatus {
         running: current_run.is_some(),
         current_run,
         last_run: entry.last.clone(),
+        removal_review: entry.removal_review.clone(),
     }
 }
 

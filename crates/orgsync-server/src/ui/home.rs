@@ -240,6 +240,7 @@ mod tests {
             running: false,
             current_run: None,
             last_run: None,
+            removal_review: None,
         }
     }
 

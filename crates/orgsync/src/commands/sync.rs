@@ -1,5 +1,6 @@
 //! `orgsync sync`: run one or all providers once.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use orgsync_config::{AppConfig, ProviderConfig};
@@ -8,7 +9,7 @@ use orgsync_sync::{SyncError, SyncOptions, SyncReport};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{OutputFormat, ProgressMode, SyncArgs};
-use crate::commands::{load_config, open_store};
+use crate::commands::{load_config, missing_sqlite_file, open_store};
 use crate::{exit, progress};
 
 /// How many refs of each kind of change the text summary lists.
@@ -23,7 +24,7 @@ pub async fn run(args: SyncArgs) -> u8 {
         Ok(providers) => providers,
         Err(code) => return code,
     };
-    let store = match open_store(&config).await {
+    let store = match open_sync_store(&config, args.dry_run).await {
         Ok(store) => store,
         Err(code) => return code,
     };
@@ -31,10 +32,62 @@ pub async fn run(args: SyncArgs) -> u8 {
     let options = SyncOptions {
         dry_run: args.dry_run,
         approve_removals: args.approve_removals,
+        approved_removals: None,
     };
     let outcomes = sync_all(&providers, store, &options, args.progress).await;
     print_outcomes(&outcomes, args.format, args.dry_run);
+    print_approval_hints(&outcomes, &args.config.files);
     exit_code(&outcomes)
+}
+
+/// Opens the catalog store. A dry run against a SQLite catalog that does not
+/// exist yet plans against an empty in-memory catalog, so that it creates
+/// no file.
+async fn open_sync_store(config: &AppConfig, dry_run: bool) -> Result<Arc<dyn Store>, u8> {
+    let Some(path) = missing_sqlite_file(&config.database).filter(|_| dry_run) else {
+        return open_store(config).await;
+    };
+    tracing::info!(path = %path.display(), "the catalog does not exist yet; the dry run plans against an empty one");
+    let mut empty = config.clone();
+    empty.database.connection = ":memory:".to_string();
+    open_store(&empty).await
+}
+
+/// Prints, for each run the removal guard stopped, the exact command that
+/// applies it once, with the same config files.
+fn print_approval_hints(outcomes: &[Result<SyncReport, SyncError>], files: &[PathBuf]) {
+    let configs: Vec<String> = files
+        .iter()
+        .map(|file| format!("--config {}", shell_quote(&file.to_string_lossy())))
+        .collect();
+    for outcome in outcomes {
+        let Err(
+            SyncError::RemovalBlocked { provider, .. } | SyncError::WouldEmpty { provider, .. },
+        ) = outcome
+        else {
+            continue;
+        };
+        eprintln!(
+            "to apply provider {provider}'s run once anyway, run: orgsync sync {} --provider {} \
+             --approve-removals",
+            configs.join(" "),
+            shell_quote(provider)
+        );
+    }
+}
+
+/// Quotes `text` for a POSIX shell when it contains anything but plain
+/// path characters.
+fn shell_quote(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:=@,".contains(c));
+    if plain {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }
 
 /// Runs the providers one after another, stopping the current run (with no
@@ -48,7 +101,7 @@ pub async fn sync_all(
     mode: ProgressMode,
 ) -> Vec<Result<SyncReport, SyncError>> {
     let cancel = CancellationToken::new();
-    tokio::spawn(stop_on_signals(cancel.clone()));
+    let watcher = tokio::spawn(stop_on_signals(cancel.clone()));
 
     let mut outcomes = Vec::with_capacity(providers.len());
     for provider in providers {
@@ -61,6 +114,9 @@ pub async fn sync_all(
                 .await;
         outcomes.push(outcome);
     }
+    // A caller that goes on after the runs (`orgsync demo` serving) handles
+    // Ctrl-C itself.
+    watcher.abort();
     outcomes
 }
 

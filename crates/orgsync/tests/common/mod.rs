@@ -97,6 +97,15 @@ impl TestOrg {
         self.dir.path().join("catalog.sqlite")
     }
 
+    /// Returns the number of runs in the catalog's run history.
+    pub async fn run_count(&self) -> usize {
+        let path = self.database().to_string_lossy().to_string();
+        let store = SqliteStore::open(&path).await.expect("catalog opens");
+        let runs = store.runs(None, 10_000).await.expect("run history reads");
+        store.close().await;
+        runs.len()
+    }
+
     /// Reads the catalog as stored: every entity with its `uid`, `etag` and
     /// relations, in ref order. Unlike [`TestOrg::export`], this shows
     /// whether a run rewrote an entity without changing its content.
