@@ -304,18 +304,70 @@ fn push_order(builder: &mut QueryBuilder<'_, Sqlite>, query: &EntityPageQuery) {
     ));
 }
 
+/// Returns the `entities` column of the query's order field, when the
+/// order field has one and the page can be read straight from that column:
+/// the column is never NULL, so a position without a sort value cannot
+/// come from this order.
+fn column_order(query: &EntityPageQuery) -> Option<&'static str> {
+    let column = entity_column(&query.order.as_ref()?.field)?;
+    let position_fits = query
+        .after
+        .as_ref()
+        .is_none_or(|after| after.sort_value.is_some());
+    position_fits.then_some(column)
+}
+
+/// Builds the statement that reads one page ordered by an `entities`
+/// column. `lower(column)` and `entity_ref` are the order, so SQLite walks
+/// the `entities_name_order` index for `metadata.name` and stops at the
+/// limit instead of sorting every matching entity.
+fn column_page_statement(query: &EntityPageQuery, column: &str) -> QueryBuilder<'static, Sqlite> {
+    let mut builder = QueryBuilder::<Sqlite>::new(format!(
+        "SELECT * FROM (SELECT {PAGE_COLUMNS}, lower(e.{column}) AS sort_value FROM entities e"
+    ));
+    push_where(&mut builder, query);
+    builder.push(") WHERE 1 = 1");
+    if let Some(after) = &query.after {
+        let past = if reads_descending(query) { "<" } else { ">" };
+        builder
+            .push(format!(" AND (sort_value, entity_ref) {past} ("))
+            .push_bind(after.sort_value.clone())
+            .push(", ")
+            .push_bind(after.entity_ref.clone())
+            .push(")");
+    }
+    let direction = if reads_descending(query) {
+        "DESC"
+    } else {
+        "ASC"
+    };
+    builder.push(format!(
+        " ORDER BY sort_value {direction}, entity_ref {direction}"
+    ));
+    push_limit(&mut builder, query);
+    builder
+}
+
+/// The `entities` columns of a page, for [`EntityRow`].
+const PAGE_COLUMNS: &str =
+    "e.entity_ref, e.provider, e.uid, e.etag, e.body, e.created_at, e.updated_at";
+
 /// Builds the statement that reads one page.
 ///
-/// With an order field, the matching refs and their sort values are
-/// materialized first, ordered and cut to the page, and only the page is
-/// joined back to `entities`, so the sort never carries entity bodies.
+/// An order field with an `entities` column reads that column
+/// ([`column_page_statement`]). With another order field, the matching
+/// refs and their sort values are materialized first, ordered and cut to
+/// the page, and only the page is joined back to `entities`, so the sort
+/// never carries entity bodies.
 /// Letting SQLite flatten the correlated sort-value subquery into a filter
 /// with `OR` groups also lost rows (seen with the SQLite that sqlx 0.8
 /// bundles). Without an order field, the flat query walks the primary key
 /// and stops at the limit.
 fn page_statement(query: &EntityPageQuery) -> QueryBuilder<'static, Sqlite> {
-    const COLUMNS: &str =
-        "e.entity_ref, e.provider, e.uid, e.etag, e.body, e.created_at, e.updated_at";
+    const COLUMNS: &str = PAGE_COLUMNS;
+    if let Some(column) = column_order(query) {
+        return column_page_statement(query, column);
+    }
     let mut builder;
     if query.order.is_some() {
         builder = QueryBuilder::<Sqlite>::new(
