@@ -68,7 +68,8 @@ struct Args {
     key_type: KeyType,
 
     /// Print the generated client's settings (oktaUrl, clientId, keyId,
-    /// privateKey) as YAML for orgsync's config.
+    /// privateKey) on standard output as YAML for orgsync's config, and
+    /// nothing else there: the "listening" line goes to standard error.
     #[arg(long)]
     print_credentials: bool,
 
@@ -206,9 +207,14 @@ async fn main() -> anyhow::Result<()> {
         write_private_file(path, settings)?;
     }
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "fake-okta listening on {}", fake.base_url)?;
-    if let (Some(settings), true) = (&settings, args.print_credentials) {
-        write!(stdout, "{settings}")?;
+    match (&settings, args.print_credentials) {
+        // Standard output is the YAML alone, so that it can be redirected
+        // into a config file. Scripts read the URL from its oktaUrl.
+        (Some(settings), true) => {
+            eprintln!("fake-okta listening on {}", fake.base_url);
+            write!(stdout, "{settings}")?;
+        }
+        _ => writeln!(stdout, "fake-okta listening on {}", fake.base_url)?,
     }
     stdout.flush()?;
     drop(stdout);

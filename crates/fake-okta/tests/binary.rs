@@ -147,6 +147,42 @@ async fn written_credentials_work() {
 }
 
 #[tokio::test]
+async fn printed_credentials_are_pure_yaml() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fake-okta"))
+        .args(["--port", "0", "--users", "5", "--groups", "1"])
+        .args(["--key-type", "ec-p256", "--print-credentials"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("fake-okta binary starts");
+    let stdout = child.stdout.take().expect("stdout piped");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut text = String::new();
+    let read = async {
+        while let Some(line) = lines.next_line().await.expect("stdout readable") {
+            text.push_str(&line);
+            text.push('\n');
+            if line.trim() == "-----END PRIVATE KEY-----" {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), read)
+        .await
+        .expect("credentials within a minute");
+
+    let settings: BTreeMap<String, String> =
+        serde_yaml_ng::from_str(&text).unwrap_or_else(|error| panic!("{error}: {text}"));
+    assert!(
+        settings["oktaUrl"].starts_with("http://127.0.0.1:"),
+        "{text}"
+    );
+    assert!(settings["privateKey"].starts_with("-----BEGIN PRIVATE KEY-----"));
+    child.kill().await.expect("fake-okta stopped");
+}
+
+#[tokio::test]
 async fn fixture_served() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("org.json");

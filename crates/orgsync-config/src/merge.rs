@@ -15,7 +15,13 @@ use crate::source::SourceFile;
 /// Merging `{ minutes: 15 }` with `{ seconds: 3 }` would otherwise give a
 /// duration of 15 minutes and 3 seconds, and merging `groupNames` with
 /// `searchExpression` would set both kinds of group filter.
-const WHOLE_VALUE_KEYS: &[&str] = &["frequency", "timeout", "initialDelay", "groupFilter"];
+const WHOLE_VALUE_KEYS: &[&str] = &[
+    "frequency",
+    "timeout",
+    "initialDelay",
+    "requestTimeout",
+    "groupFilter",
+];
 
 /// Merges `files` in order into one tree, with the origin of every value.
 pub(crate) fn merge_files(files: &[SourceFile]) -> (Map<String, Value>, Origins) {

@@ -13,6 +13,25 @@ use url::{Host, Url};
 /// Problem and fix texts for one thing wrong with the URL.
 pub(crate) type Issue = (String, String);
 
+/// Replaces the password in the user info of a URL (`https://user:pw@host`)
+/// with `***`, so that diagnostics can show the rest. Works on text that
+/// does not parse as a URL, such as one without a scheme.
+pub(crate) fn redact_password(text: &str) -> String {
+    let authority_start = text.find("://").map_or(0, |index| index + 3);
+    let rest = &text[authority_start..];
+    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_len];
+    let Some(at) = authority.rfind('@') else {
+        return text.to_string();
+    };
+    let Some(colon) = authority[..at].find(':') else {
+        return text.to_string();
+    };
+    let password_start = authority_start + colon + 1;
+    let password_end = authority_start + at;
+    format!("{}***{}", &text[..password_start], &text[password_end..])
+}
+
 /// Parses and checks an Okta org URL, returning every problem found.
 pub(crate) fn parse_okta_url(text: &str) -> Result<Url, Vec<Issue>> {
     let trimmed = text.trim();
@@ -141,6 +160,26 @@ mod tests {
 
     fn issues(text: &str) -> Vec<Issue> {
         parse_okta_url(text).unwrap_err()
+    }
+
+    #[test]
+    fn password_is_redacted() {
+        assert_eq!(
+            redact_password("https://admin:hunter2@acme.okta.com/x"),
+            "https://admin:***@acme.okta.com/x"
+        );
+        assert_eq!(
+            redact_password("admin:p@ss@acme.okta.com"),
+            "admin:***@acme.okta.com"
+        );
+        assert_eq!(
+            redact_password("https://acme.okta.com/a@b:c"),
+            "https://acme.okta.com/a@b:c"
+        );
+        assert_eq!(
+            redact_password("https://user@acme.okta.com"),
+            "https://user@acme.okta.com"
+        );
     }
 
     #[test]

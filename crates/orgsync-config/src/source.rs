@@ -139,6 +139,9 @@ fn syntax_error(name: &str, text: &str, error: &serde_yaml_ng::Error) -> ConfigE
         Some(position) => message[..position].to_string(),
         None => message.clone(),
     };
+    if let Some(error) = duplicate_key_error(name, text, &problem, line) {
+        return error;
+    }
     let source_line = line
         .and_then(|line| text.lines().nth(line.saturating_sub(1)))
         .unwrap_or("");
@@ -150,6 +153,85 @@ fn syntax_error(name: &str, text: &str, error: &serde_yaml_ng::Error) -> ConfigE
         problem: format!("invalid YAML: {problem}"),
         fix: syntax_fix(&problem, source_line, text, line),
     }
+}
+
+/// Builds the error for a key written twice in one map, pointing at the
+/// second entry. The parser reports a line of the map, not of the
+/// duplicate, so the key's lines are looked up in the text. A duplicate is
+/// two entries of the key at the same indentation with no less indented
+/// line between them. The pair that starts nearest before the reported
+/// line wins.
+fn duplicate_key_error(
+    name: &str,
+    text: &str,
+    problem: &str,
+    reported: Option<usize>,
+) -> Option<ConfigError> {
+    // The message reads `<key path>: duplicate entry with key "<key>"`.
+    const MARKER: &str = "duplicate entry with key ";
+    let key = problem[problem.find(MARKER)? + MARKER.len()..]
+        .trim_matches('"')
+        .to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    let entries: Vec<(usize, usize)> = lines
+        .iter()
+        .enumerate()
+        .filter_map(|(index, line)| key_indent(line, &key).map(|indent| (index, indent)))
+        .collect();
+
+    let mut pairs = Vec::new();
+    for (position, &(first, indent)) in entries.iter().enumerate() {
+        let second = entries[position + 1..]
+            .iter()
+            .find(|(_, other)| *other == indent)
+            .map(|(index, _)| *index);
+        let Some(second) = second else { continue };
+        let same_map = lines[first + 1..second].iter().all(|line| {
+            let content = line.trim_start();
+            content.is_empty() || content.starts_with('#') || line.len() - content.len() >= indent
+        });
+        if same_map {
+            pairs.push((first + 1, second + 1));
+        }
+    }
+    let before_reported = |(first, _): &&(usize, usize)| reported.is_none_or(|line| *first <= line);
+    let (first, second) = pairs
+        .iter()
+        .filter(before_reported)
+        .max_by_key(|(first, _)| *first)
+        .or_else(|| pairs.first())
+        .copied()?;
+
+    Some(ConfigError {
+        file: name.to_string(),
+        line: Some(second),
+        key_path: String::new(),
+        value: None,
+        problem: format!("invalid YAML: the key {key:?} is written twice in one map"),
+        fix: format!(
+            "remove this entry or the one on line {first}, or give one of them another key"
+        ),
+    })
+}
+
+/// Returns the indentation of `line` when it starts the map entry `key`
+/// (`key:`, `"key":` or `- key:`).
+fn key_indent(line: &str, key: &str) -> Option<usize> {
+    let content = line.trim_start();
+    let indent = line.len() - content.len();
+    let (content, indent) = match content.strip_prefix("- ") {
+        Some(rest) => (rest.trim_start(), indent + 2),
+        None => (content, indent),
+    };
+    let rest = [
+        format!("{key}:"),
+        format!("\"{key}\":"),
+        format!("'{key}':"),
+    ]
+    .into_iter()
+    .find_map(|start| content.strip_prefix(start.as_str()).map(str::len))?;
+    let after = &content[content.len() - rest..];
+    (after.is_empty() || after.starts_with([' ', '\t'])).then_some(indent)
 }
 
 fn syntax_fix(problem: &str, source_line: &str, text: &str, line: Option<usize>) -> String {
@@ -228,7 +310,25 @@ mod tests {
     #[test]
     fn duplicate_key_is_reported() {
         let error = parse_source("a.yaml", "a: 1\na: 2\n").unwrap_err();
-        assert!(error.fix.contains("remove one"), "{error}");
+        assert_eq!(error.line, Some(2), "{error}");
+        assert!(error.fix.contains("line 1"), "{error}");
+    }
+
+    #[test]
+    fn duplicate_provider_points_to_second_entry() {
+        let text = "catalog:\n  providers:\n    okta:\n      main:\n        oktaUrl: https://a.okta.com\n        token: 00a\n      other:\n        oktaUrl: https://c.okta.com\n      main:\n        oktaUrl: https://b.okta.com\n";
+        let error = parse_source("a.yaml", text).unwrap_err();
+        assert_eq!(error.line, Some(9), "{error}");
+        assert!(error.problem.contains("\"main\""), "{error}");
+        assert!(error.fix.contains("line 4"), "{error}");
+    }
+
+    #[test]
+    fn same_key_in_other_map_is_not_duplicate() {
+        let text = "a:\n  token: 1\nb:\n  token: 2\n  token: 3\n";
+        let error = parse_source("a.yaml", text).unwrap_err();
+        assert_eq!(error.line, Some(5), "{error}");
+        assert!(error.fix.contains("line 4"), "{error}");
     }
 
     #[test]

@@ -21,6 +21,14 @@ fn with_url(url: &str) -> Setup {
 }
 
 #[test]
+fn url_password_is_not_shown() {
+    let errors = with_url("https://admin:hunter2secret@acme.okta.com").errors();
+    let text = errors.to_string();
+    assert!(text.contains("user name or password"), "{text}");
+    assert!(!text.contains("hunter2secret"), "{text}");
+}
+
+#[test]
 fn admin_url_gets_org_url() {
     let errors = with_url("https://acme-admin.okta.com").errors();
     let error = error_at(&errors, &path("oktaUrl"));

@@ -196,6 +196,16 @@ fn later_file_wins() {
 }
 
 #[test]
+fn later_request_timeout_replaces_earlier() {
+    let setup = provider_with("requestTimeout: { minutes: 1 }").config(
+        "local.yaml",
+        "catalog:\n  providers:\n    okta:\n      default:\n        requestTimeout: { seconds: 3 }\n",
+    );
+    let provider = only_provider(&setup);
+    assert_eq!(provider.request_timeout, Duration::from_secs(3));
+}
+
+#[test]
 fn later_list_replaces_earlier() {
     let setup = provider_with("groupFilter:\n  groupNames: [a, b, c]").config(
         "local.yaml",
@@ -504,6 +514,8 @@ fn example_config_loads() {
         "OKTA_CLIENT_ID" => Some("0oa1example".to_string()),
         "OKTA_PRIVATE_KEY" => Some(pem.clone()),
         "OKTA_KEY_ID" => Some("kid-1".to_string()),
+        "ORGSYNC_READ_TOKEN" => Some("read-token-0123456789abcdef".to_string()),
+        "ORGSYNC_ADMIN_TOKEN" => Some("admin-token-0123456789abcdef".to_string()),
         _ => None,
     };
     let loaded = match orgsync_config::load_with_env(&[example], &env) {
@@ -511,6 +523,10 @@ fn example_config_loads() {
         Err(errors) => panic!("the example config must load:\n{errors}"),
     };
     assert_eq!(loaded.config.providers[0].id, "production");
+    assert_eq!(
+        loaded.config.auth.admin_token.as_deref(),
+        Some("admin-token-0123456789abcdef")
+    );
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
 }
 

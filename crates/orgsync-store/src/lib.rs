@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::query::{EntityFilter, EntityPage, EntityPageQuery, FacetCount};
 
 mod diff;
+mod logging;
 pub mod postgres;
 mod prepare;
 pub mod query;

@@ -17,7 +17,7 @@ use url::Url;
 
 use crate::context::{show, Context, KeyPath};
 use crate::duration::{read_duration, Bounds};
-use crate::okta_url::parse_okta_url;
+use crate::okta_url::{parse_okta_url, redact_password};
 use crate::read::{Field, Fields, Strictness};
 use crate::schedule::{read_schedule, Schedule};
 
@@ -198,8 +198,9 @@ fn read_url(context: &mut Context, fields: &Fields<'_>) -> Option<Url> {
     match parse_okta_url(&text) {
         Ok(url) => Some(url),
         Err(issues) => {
+            let shown = show(&Value::String(redact_password(&text)));
             for (problem, fix) in issues {
-                context.error(&field.path, Some(show(field.value)), problem, fix);
+                context.error(&field.path, Some(shown.clone()), problem, fix);
             }
             None
         }

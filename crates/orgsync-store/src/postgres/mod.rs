@@ -111,7 +111,9 @@ fn connect_options(url: &str) -> Result<PgConnectOptions, StoreError> {
                 .to_string(),
         ));
     }
-    PgConnectOptions::from_str(text).map_err(|error| invalid(error.to_string()))
+    PgConnectOptions::from_str(text)
+        .map(crate::logging::quiet_statement_logs)
+        .map_err(|error| invalid(error.to_string()))
 }
 
 #[async_trait]

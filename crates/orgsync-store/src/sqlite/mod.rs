@@ -118,6 +118,7 @@ fn connect_options(connection: &str) -> Result<SqliteConnectOptions, StoreError>
     };
     let options = options.map_err(|error| invalid(error.to_string()))?;
 
+    let options = crate::logging::quiet_statement_logs(options);
     Ok(options
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)

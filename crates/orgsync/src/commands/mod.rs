@@ -11,7 +11,7 @@ pub mod sync;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use orgsync_config::{AppConfig, DatabaseClient, LoadedConfig};
+use orgsync_config::{AppConfig, DatabaseClient, DatabaseConfig, LoadedConfig};
 use orgsync_store::{Store, StoreClient};
 
 use crate::exit;
@@ -80,4 +80,13 @@ pub async fn open_store(config: &AppConfig) -> Result<Arc<dyn Store>, u8> {
             Err(exit::FAILURE)
         }
     }
+}
+
+/// Returns the file of a SQLite catalog when it does not exist yet.
+pub fn missing_sqlite_file(database: &DatabaseConfig) -> Option<PathBuf> {
+    if database.client != DatabaseClient::Sqlite {
+        return None;
+    }
+    let file = orgsync_store::sqlite::database_file(&database.connection).ok()??;
+    (!file.exists()).then_some(file)
 }
