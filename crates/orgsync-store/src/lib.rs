@@ -395,6 +395,10 @@ pub trait Store: Send + Sync {
     /// has taken over is left alone.
     async fn release_claim(&self, provider: &str, holder: &str) -> Result<(), StoreError>;
 
+    /// Returns the holder of `provider`'s claim, expired or not, or `None`
+    /// when no claim is recorded.
+    async fn claim_holder(&self, provider: &str) -> Result<Option<String>, StoreError>;
+
     /// Releases every claim whatever its holder. Only a process that knows
     /// no other process uses the store may call it, such as `orgsync serve`
     /// starting on a SQLite file after a crash.

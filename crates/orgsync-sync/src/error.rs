@@ -67,6 +67,16 @@ pub enum SyncError {
         provider: String,
         timeout_seconds: u64,
     },
+
+    /// Another orgsync process has the provider's claim, so it is running
+    /// the provider now.
+    #[error(
+        "provider {provider}: another orgsync process (orgsync serve or another orgsync sync) is \
+         running this provider now, so this run did not start and the catalog is unchanged; try \
+         again when that run ends (the claim of a process that was killed expires within a \
+         minute, or at the provider's schedule.timeout for orgsync serve)"
+    )]
+    Busy { provider: String },
 }
 
 impl SyncError {

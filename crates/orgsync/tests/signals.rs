@@ -68,11 +68,10 @@ async fn last_run_outcome(org: &TestOrg) -> String {
         .connect()
         .await
         .expect("database opens");
-    let (outcome,): (String,) =
-        sqlx::query_as("SELECT outcome FROM runs ORDER BY id DESC LIMIT 1")
-            .fetch_one(&mut connection)
-            .await
-            .expect("a run is recorded");
+    let (outcome,): (String,) = sqlx::query_as("SELECT outcome FROM runs ORDER BY id DESC LIMIT 1")
+        .fetch_one(&mut connection)
+        .await
+        .expect("a run is recorded");
     outcome
 }
 

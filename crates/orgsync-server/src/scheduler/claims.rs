@@ -50,6 +50,27 @@ pub fn holder_name() -> String {
     format!("{host}:{}:{started}:{sequence}", std::process::id())
 }
 
+/// Returns whether `holder` (a name from [`holder_name`]) is a process on
+/// this host that no longer exists, so that its claim can be taken over at
+/// once instead of when it expires. Linux-only: elsewhere, and for holders
+/// on other hosts, this returns false.
+pub fn holder_is_gone(holder: &str) -> bool {
+    let mut parts = holder.split(':');
+    let (Some(host), Some(pid)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    let this_host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_string())
+        .unwrap_or_default();
+    if this_host.is_empty() || host != this_host || pid == std::process::id() {
+        return false;
+    }
+    !std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
 /// Renews `holder`'s claim on `provider` every third of `ttl` until the
 /// caller drops this future, which never completes. When another holder has taken the claim it
 /// cancels the run through `lost` and renews no more. A database error is
@@ -124,6 +145,31 @@ mod tests {
             initial_delay: Duration::ZERO,
         };
         assert_eq!(claim_ttl(&schedule), Duration::from_secs(605));
+    }
+
+    #[test]
+    fn own_holder_is_not_gone() {
+        assert!(!holder_is_gone(&holder_name()));
+    }
+
+    #[test]
+    fn dead_local_holder_is_gone() {
+        // Process ids on Linux stay below 2^22, so this one never exists.
+        let host = holder_name()
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        assert!(holder_is_gone(&format!(
+            "{host}:4294967295:20260101T000000Z:0"
+        )));
+    }
+
+    #[test]
+    fn other_host_holder_is_not_gone() {
+        assert!(!holder_is_gone(
+            "some-other-host:4294967295:20260101T000000Z:0"
+        ));
     }
 
     #[test]

@@ -605,7 +605,12 @@ impl Inner {
         // claim (a few milliseconds) skips that due time.
         let claimed = self
             .store
-            .try_claim(provider, &self.holder, self.clock.now(), claims::CLAIM_MARGIN)
+            .try_claim(
+                provider,
+                &self.holder,
+                self.clock.now(),
+                claims::CLAIM_MARGIN,
+            )
             .await;
         if !matches!(claimed, Ok(true)) {
             return;
@@ -622,10 +627,9 @@ const FOLLOW_INTERVAL: Duration = Duration::from_secs(3);
 /// Copies the runs that other replicas (or `orgsync sync` commands on the
 /// same SQLite file) finish from the store to the board, and their entity
 /// counts to the metrics, every [`FOLLOW_INTERVAL`] until `stop` fires, so
-/// that the status shows the same last run as the store. On a shared store
-/// it also marks a run abandoned once the claim of the replica that left it
-/// running has expired. A command's run on SQLite holds no claim, so there
-/// a running run is left alone.
+/// that the status shows the same last run as the store. It also marks a
+/// run abandoned once the claim of the process that left it running (a
+/// replica or a command) has expired.
 async fn follow_other_replicas(inner: Arc<Inner>, provider: String, stop: CancellationToken) {
     loop {
         tokio::select! {
@@ -642,7 +646,7 @@ async fn follow_other_replicas(inner: Arc<Inner>, provider: String, stop: Cancel
         let newest_running = records
             .first()
             .is_some_and(|record| record.outcome == orgsync_store::RunOutcome::Running);
-        if newest_running && inner.store.client() != StoreClient::Sqlite {
+        if newest_running {
             inner.abandon_if_unclaimed(&provider).await;
         }
         let finished = records

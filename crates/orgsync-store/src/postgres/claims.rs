@@ -43,6 +43,17 @@ pub(super) async fn release_claim(
     Ok(())
 }
 
+pub(super) async fn claim_holder(
+    pool: &PgPool,
+    provider: &str,
+) -> Result<Option<String>, StoreError> {
+    let holder: Option<(String,)> = sqlx::query_as("SELECT holder FROM claims WHERE provider = $1")
+        .bind(provider)
+        .fetch_optional(pool)
+        .await?;
+    Ok(holder.map(|(holder,)| holder))
+}
+
 pub(super) async fn release_all_claims(pool: &PgPool) -> Result<(), StoreError> {
     let result = sqlx::query("DELETE FROM claims").execute(pool).await?;
     tracing::debug!(released = result.rows_affected(), "released every claim");

@@ -229,6 +229,10 @@ impl Store for PgStore {
         claims::release_claim(&self.pool, provider, holder).await
     }
 
+    async fn claim_holder(&self, provider: &str) -> Result<Option<String>, StoreError> {
+        claims::claim_holder(&self.pool, provider).await
+    }
+
     async fn release_all_claims(&self) -> Result<(), StoreError> {
         claims::release_all_claims(&self.pool).await
     }

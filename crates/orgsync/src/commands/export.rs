@@ -22,11 +22,19 @@ pub async fn run(args: ExportArgs) -> u8 {
         Err(code) => return code,
     };
     if let Some(wanted) = args.provider.as_deref() {
-        if !config.providers.iter().any(|provider| provider.id == wanted) {
+        if !config
+            .providers
+            .iter()
+            .any(|provider| provider.id == wanted)
+        {
             let known: Vec<&str> = config.providers.iter().map(|p| p.id.as_str()).collect();
             eprintln!(
                 "error: --provider {wanted:?} is not configured; configured providers: {}",
-                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
             );
             return exit::CONFIG;
         }
@@ -116,7 +124,10 @@ fn write_output(path: Option<&std::path::Path>, text: &str) -> Result<(), String
             .map_err(|error| format!("writing {} failed: {error}", path.display())),
         None => {
             let mut stdout = std::io::stdout().lock();
-            match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+            match stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+            {
                 // A reader such as `head` closes the pipe when it has read
                 // enough, so the rest of the export is not wanted.
                 Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

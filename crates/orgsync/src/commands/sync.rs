@@ -3,8 +3,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use chrono::Utc;
 use orgsync_config::{AppConfig, ProviderConfig};
-use orgsync_store::{ChangeSet, Store};
+use orgsync_server::scheduler::claims;
+use orgsync_server::scheduler::clock::SystemClock;
+use orgsync_store::{ChangeSet, Store, StoreClient};
 use orgsync_sync::{SyncError, SyncOptions, SyncReport};
 use tokio_util::sync::CancellationToken;
 
@@ -103,21 +106,105 @@ pub async fn sync_all(
     let cancel = CancellationToken::new();
     let watcher = tokio::spawn(stop_on_signals(cancel.clone()));
 
+    let holder = claims::holder_name();
     let mut outcomes = Vec::with_capacity(providers.len());
     for provider in providers {
         if cancel.is_cancelled() {
             break;
         }
         let progress = progress::for_mode(mode, &provider.id);
-        let outcome =
+        let outcome = if options.dry_run {
+            // A dry run writes no entities, so it may run beside another run.
             orgsync_sync::run_provider(provider, store.as_ref(), options, progress, cancel.clone())
-                .await;
+                .await
+        } else {
+            run_claimed(provider, &store, &holder, options, progress, &cancel).await
+        };
         outcomes.push(outcome);
     }
     // A caller that goes on after the runs (`orgsync demo` serving) handles
     // Ctrl-C itself.
     watcher.abort();
     outcomes
+}
+
+/// How long a command's claim lasts unless renewed. The claim is renewed
+/// every third of this while the run goes on, so it can be short, and a
+/// command that was killed blocks other runs of its provider only this long.
+const COMMAND_CLAIM_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Runs `provider` while holding its claim in the store, as `orgsync serve`
+/// does, so that a command and a server (or two commands) never run one
+/// provider at once. Holding the claim also proves that runs still recorded
+/// as running were left by a process that stopped, so they are marked
+/// abandoned first.
+async fn run_claimed(
+    provider: &ProviderConfig,
+    store: &Arc<dyn Store>,
+    holder: &str,
+    options: &SyncOptions,
+    progress: Arc<dyn orgsync_sync::Progress>,
+    cancel: &CancellationToken,
+) -> Result<SyncReport, SyncError> {
+    let ttl = COMMAND_CLAIM_TTL;
+    let store_error = |source| SyncError::Store {
+        provider: provider.id.clone(),
+        source,
+    };
+    let mut claimed = store
+        .try_claim(&provider.id, holder, Utc::now(), ttl)
+        .await
+        .map_err(store_error)?;
+    if !claimed {
+        // A command or server that was killed leaves its claim behind until
+        // it expires. A SQLite file is used on one host only, so a holder
+        // whose process is gone from this host can be taken over at once.
+        // Replicas on PostgreSQL may share a host name in containers, so
+        // there the claim is left to expire.
+        let current = if store.client() == StoreClient::Sqlite {
+            store
+                .claim_holder(&provider.id)
+                .await
+                .map_err(store_error)?
+        } else {
+            None
+        };
+        if let Some(gone) = current.filter(|current| claims::holder_is_gone(current)) {
+            tracing::info!(provider = %provider.id, holder = %gone, "taking over the claim of a stopped process");
+            store
+                .release_claim(&provider.id, &gone)
+                .await
+                .map_err(store_error)?;
+            claimed = store
+                .try_claim(&provider.id, holder, Utc::now(), ttl)
+                .await
+                .map_err(store_error)?;
+        }
+    }
+    if !claimed {
+        return Err(SyncError::Busy {
+            provider: provider.id.clone(),
+        });
+    }
+    claims::abandon_orphaned_runs(store.as_ref(), &provider.id).await;
+
+    // Losing the claim cancels this run only; a signal cancels every run.
+    let run_cancel = cancel.child_token();
+    let renewal = tokio::spawn(claims::renew_claim(
+        Arc::clone(store),
+        Arc::new(SystemClock),
+        provider.id.clone(),
+        holder.to_string(),
+        ttl,
+        run_cancel.clone(),
+    ));
+    let outcome =
+        orgsync_sync::run_provider(provider, store.as_ref(), options, progress, run_cancel).await;
+    renewal.abort();
+    if let Err(error) = store.release_claim(&provider.id, holder).await {
+        tracing::warn!(provider = %provider.id, %error, "releasing the provider's claim failed; it expires on its own");
+    }
+    outcome
 }
 
 /// Cancels `cancel` on the first Ctrl-C or SIGTERM and exits the process on
