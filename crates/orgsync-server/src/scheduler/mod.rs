@@ -498,15 +498,8 @@ impl Inner {
         finished
     }
 
-    /// Runs the sync engine on a blocking-pool thread.
-    ///
-    /// NOTE: the future of `orgsync_sync::run_provider` is not `Send` for
-    /// every lifetime (its member-listing stream borrows the provider), so
-    /// `tokio::spawn` rejects it. `Handle::block_on` needs no `Send`, and
-    /// the engine's I/O still runs on this runtime. This needs a
-    /// multi-threaded runtime, or a `current_thread` one that is busy in
-    /// `Runtime::block_on`, as `#[tokio::test]` is. Spawn the engine
-    /// directly once its future is `Send`.
+    /// Runs the sync engine as a task of its own, so that a panic in it
+    /// fails the run instead of the provider's loop.
     async fn run_engine(
         &self,
         config: Arc<ProviderConfig>,
@@ -518,17 +511,10 @@ impl Inner {
             approved_removals: approval::approved_removals(&self.board, &config.id),
             ..self.sync_options.clone()
         };
-        let handle = tokio::runtime::Handle::current();
         let provider = config.id.clone();
-        let task = tokio::task::spawn_blocking(move || {
+        let task = tokio::spawn(async move {
             let progress: Arc<dyn orgsync_sync::Progress> = live;
-            handle.block_on(orgsync_sync::run_provider(
-                &config,
-                store.as_ref(),
-                &options,
-                progress,
-                cancel,
-            ))
+            orgsync_sync::run_provider(&config, store.as_ref(), &options, progress, cancel).await
         });
         match task.await {
             Ok(result) => result,

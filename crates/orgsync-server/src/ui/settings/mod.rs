@@ -409,24 +409,22 @@ async fn preview(
     }
 }
 
-/// Runs the sync engine in dry-run mode on a blocking-pool thread.
-///
-/// NOTE: like the scheduler, this uses `Handle::block_on` because the
-/// engine's future is not `Send`; see `Scheduler`'s `run_engine`.
+/// Runs the sync engine in dry-run mode as a task of its own, so that a
+/// panic in it becomes an error on the page.
 async fn dry_run(store: Arc<dyn Store>, provider: ProviderConfig) -> Result<SyncReport, String> {
-    let handle = tokio::runtime::Handle::current();
     let options = SyncOptions {
         dry_run: true,
         ..SyncOptions::default()
     };
-    let task = tokio::task::spawn_blocking(move || {
-        handle.block_on(orgsync_sync::run_provider(
+    let task = tokio::spawn(async move {
+        orgsync_sync::run_provider(
             &provider,
             store.as_ref(),
             &options,
             Arc::new(NoProgress),
             CancellationToken::new(),
-        ))
+        )
+        .await
     });
     match task.await {
         Ok(Ok(report)) => Ok(report),
@@ -565,6 +563,9 @@ async fn provider_action(
     if form.action == "run" {
         return run_now(&state, viewer, &id).await;
     }
+    if form.action == "approve" {
+        return approve_removals(&state, viewer, &id);
+    }
     let saved = match state.registry.saved_provider(&id).await {
         Ok(Some(saved)) => saved,
         Ok(None) => return not_found(viewer, &id),
@@ -619,6 +620,26 @@ async fn run_now(state: &SettingsState, viewer: Viewer, id: &str) -> Response {
             "The run did not start",
             &error.to_string(),
         ),
+    }
+}
+
+/// Approves the provider's run that the removal guard blocked, once, as
+/// `POST /api/orgsync/providers/{id}/approve` does.
+fn approve_removals(state: &SettingsState, viewer: Viewer, id: &str) -> Response {
+    match state.scheduler.approve_removals(id) {
+        Ok(review) => {
+            tracing::info!(provider = %id, ?review, "removals approved from the settings page");
+            Redirect::to(&format!("/settings/providers/{id}#run-panel")).into_response()
+        }
+        Err(error) => {
+            tracing::warn!(provider = %id, error = %error, "approving removals failed");
+            error_page(
+                StatusCode::CONFLICT,
+                viewer,
+                "Nothing was approved",
+                &error.to_string(),
+            )
+        }
     }
 }
 

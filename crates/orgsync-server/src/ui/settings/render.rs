@@ -8,6 +8,7 @@ use orgsync_doctor::{Report, Status};
 use orgsync_store::ChangeSet;
 use orgsync_sync::SyncReport;
 
+use crate::scheduler::approval::RemovalReview;
 use crate::scheduler::status::ProviderStatus;
 use crate::settings::input::{FieldErrors, GroupFilterKind, ProviderInput};
 use crate::ui::format::{count, duration_ms, interval, outcome_badge, time};
@@ -442,12 +443,44 @@ pub fn run_panel(id: &str, status: Option<&ProviderStatus>, csrf_token: &str) ->
                     @if let Some(next) = status.next_run_at {
                         p { "Next scheduled run: " (time(next)) }
                     }
+                    @if let Some(review) = &status.removal_review {
+                        (removal_review(id, review, csrf_token))
+                    }
                 }
             }
             form method="post" action=(action) class="inline" {
                 input type="hidden" name="csrf_token" value=(csrf_token);
                 input type="hidden" name="id" value=(id);
                 button type="submit" name="action" value="run" class="button secondary" disabled[running || status.is_none()] { "Run now" }
+            }
+        }
+    }
+}
+
+/// Renders a run blocked by the removal guard with the button that
+/// approves it once, or the approval waiting for the next run.
+fn removal_review(id: &str, review: &RemovalReview, csrf_token: &str) -> Markup {
+    html! {
+        @match review {
+            RemovalReview::Blocked { removed, existing, .. } => {
+                p class="notice bad" role="alert" {
+                    "The removal guard blocked the last run: it would remove " (count(*removed as u64))
+                    " of " (count(*existing as u64)) " entities. Check the provider's filters; if the "
+                    "removals are intended, approve them once."
+                }
+                form method="post" action={ "/settings/providers/" (id) } class="inline" {
+                    input type="hidden" name="csrf_token" value=(csrf_token);
+                    input type="hidden" name="id" value=(id);
+                    button type="submit" name="action" value="approve" class="button danger" {
+                        "Approve removing " (count(*removed as u64)) " entities once"
+                    }
+                }
+            }
+            RemovalReview::Approved { removed, .. } => {
+                p class="notice" {
+                    "Approved: the next run applies if it removes at most " (count(*removed as u64))
+                    " entities."
+                }
             }
         }
     }
@@ -469,5 +502,38 @@ pub fn delete_form(id: &str, revision: i64, csrf_token: &str) -> Markup {
                 button type="submit" name="action" value="delete" class="button danger" { "Delete " (id) }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocked_run_offers_approval() {
+        let review = RemovalReview::Blocked {
+            removed: 70,
+            existing: 236,
+            blocked_at: chrono::Utc::now(),
+        };
+        let page = removal_review("okta", &review, "token-1").into_string();
+
+        assert!(page.contains("would remove 70 of 236 entities"), "{page}");
+        assert!(page.contains(r#"name="action" value="approve""#), "{page}");
+        assert!(page.contains(r#"name="csrf_token" value="token-1""#), "{page}");
+        assert!(page.contains(r#"action="/settings/providers/okta""#), "{page}");
+    }
+
+    #[test]
+    fn approval_shows_without_button() {
+        let review = RemovalReview::Approved {
+            removed: 70,
+            existing: 236,
+            approved_at: chrono::Utc::now(),
+        };
+        let page = removal_review("okta", &review, "token-1").into_string();
+
+        assert!(page.contains("removes at most 70 entities"), "{page}");
+        assert!(!page.contains("value=\"approve\""), "{page}");
     }
 }
