@@ -4,7 +4,7 @@
 //! - A *client registration* is an OAuth 2.0 app, normally a service app. It
 //!   lists the client id, the public JWKs that verify the app's
 //!   `private_key_jwt` client assertions and the Okta API scopes granted to
-//!   it. It also says whether the app must use DPoP, which SSWS API tokens
+//!   it. It also records whether the app must use DPoP, which SSWS API tokens
 //!   act for it, and which admin role limits what it may read. Its
 //!   application type, client authentication method and grant types default
 //!   to what orgsync needs; other values make the token endpoint reject the

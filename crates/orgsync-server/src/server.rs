@@ -173,7 +173,7 @@ impl Server {
         self.parts.scheduler.recover_interrupted_runs().await;
         if let Err(error) = self.parts.registry.set_config_providers(providers).await {
             // The config providers still run; saved ones are added by the
-            // poller once the database answers.
+            // poller once the database responds.
             tracing::error!(error = %error, "reading saved providers failed; running the config providers only");
             self.parts.registry.apply_config_only();
         }

@@ -218,7 +218,7 @@ pub struct NextRun {
     pub due_at: DateTime<Utc>,
     /// The schedule the due time was computed from, such as `every:1800s`
     /// or `cron:0 2 * * *`, so that a replica with a changed schedule
-    /// knows to recompute it.
+    /// recomputes it.
     pub schedule: String,
     /// Counts the writes of this row; [`Store::replace_next_run`] compares
     /// it to detect a write by another replica.
@@ -377,7 +377,7 @@ pub trait Store: Send + Sync {
         filter: Option<&EntityFilter>,
     ) -> Result<BTreeMap<String, Vec<FacetCount>>, StoreError>;
 
-    /// Checks that the database answers a trivial query.
+    /// Checks that the database responds to a trivial query.
     async fn ping(&self) -> Result<(), StoreError>;
 
     /// Claims `provider`'s sync for `holder` until `now + ttl`, so that one
@@ -399,7 +399,7 @@ pub trait Store: Send + Sync {
     /// when no claim is recorded.
     async fn claim_holder(&self, provider: &str) -> Result<Option<String>, StoreError>;
 
-    /// Releases every claim whatever its holder. Only a process that knows
+    /// Releases every claim whatever its holder. Only a process that is sure
     /// no other process uses the store may call it, such as `orgsync serve`
     /// starting on a SQLite file after a crash.
     async fn release_all_claims(&self) -> Result<(), StoreError>;
@@ -408,7 +408,7 @@ pub trait Store: Send + Sync {
     /// `started_before` (only `provider`'s when given) as
     /// [`RunOutcome::Abandoned`], finished at `finished_at` with `error`.
     /// Returns their ids. The caller must know that no process is still
-    /// running them, for example because it holds the provider's claim.
+    /// running them, for example because it has the provider's claim.
     async fn abandon_runs(
         &self,
         provider: Option<&str>,
@@ -436,10 +436,10 @@ pub trait Store: Send + Sync {
     /// Every provider saved through the settings pages, ordered by id.
     async fn saved_providers(&self) -> Result<Vec<SavedProvider>, StoreError>;
 
-    /// Creates or replaces a saved provider as `mode` says, raising the
+    /// Creates or replaces a saved provider as `mode` requests, raising the
     /// settings revision, and returns the provider as stored. Fails with
     /// [`StoreError::ProviderExists`] or [`StoreError::StaleSettings`]
-    /// without writing anything when `mode` does not hold.
+    /// without writing anything when `mode` does not match the stored row.
     async fn save_provider(
         &self,
         settings: &ProviderSettings,

@@ -2,7 +2,7 @@
 //!
 //! The store keeps each saved provider's settings as one row, with the
 //! private key already sealed (encrypted) by the caller: the store never
-//! sees a key in the clear. Every write raises one database-wide *settings
+//! receives a key in the clear. Every write raises one database-wide *settings
 //! revision*, so a replica learns that something changed by reading one
 //! number ([`crate::Store::settings_revision`]), and each row keeps the
 //! revision it was written at, so a form can save only over the version it

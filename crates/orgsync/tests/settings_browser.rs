@@ -2,7 +2,7 @@
 //! through chromedriver (WebDriver) with fantoccini, against the real
 //! `orgsync serve` and a fake-okta org on loopback ports.
 //!
-//! The browser signs in, adds a provider, sees Test connection fail on a
+//! The browser signs in, adds a provider, watches Test connection fail on a
 //! wrong key id with the fix, corrects it, previews, saves, runs it and
 //! watches the run's progress, then finds a user and a group the run
 //! wrote. Every page's source is checked for the private key and the

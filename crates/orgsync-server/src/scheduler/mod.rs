@@ -73,7 +73,7 @@ pub enum SchedulerError {
         provider: String,
         started_at: String,
     },
-    /// Another replica that shares the store holds the provider's claim.
+    /// Another replica that shares the store has the provider's claim.
     #[error(
         "provider {provider} is being synced by another orgsync replica that shares the \
          database; wait for that run to finish, then refresh again"
@@ -573,7 +573,7 @@ impl Inner {
 
 impl Inner {
     /// Marks `provider`'s runs recorded as running as abandoned when no
-    /// replica holds its claim. A live run's claim is renewed until the run
+    /// replica has its claim. A live run's claim is renewed until the run
     /// records its end, so a free claim beside a running row means the
     /// process running it died, and the row is abandoned as soon as its
     /// claim expires instead of at the provider's next run.
@@ -585,7 +585,7 @@ impl Inner {
             };
             Arc::clone(&slot.claim).try_lock_owned()
         };
-        // A run of this process holds the local claim.
+        // A run of this process has the local claim.
         let Ok(local) = local else { return };
         // NOTE: a replica whose due time comes while this check holds the
         // claim (a few milliseconds) skips that due time.
@@ -610,12 +610,10 @@ impl Inner {
 /// Real time between reads of a provider's last run from the store.
 const FOLLOW_INTERVAL: Duration = Duration::from_secs(3);
 
-/// Copies the runs that other replicas (or `orgsync sync` commands on the
-/// same SQLite file) finish from the store to the board, and their entity
-/// counts to the metrics, every [`FOLLOW_INTERVAL`] until `stop` fires, so
-/// that the status shows the same last run as the store. It also marks a
-/// run abandoned once the claim of the process that left it running (a
-/// replica or a command) has expired.
+/// Copies the runs that other replicas or `orgsync sync` commands finish
+/// from the store to the board, and their entity counts to the metrics,
+/// every [`FOLLOW_INTERVAL`] until `stop` fires. It also marks a run
+/// abandoned once the claim of the process that left it running has expired.
 async fn follow_other_replicas(inner: Arc<Inner>, provider: String, stop: CancellationToken) {
     loop {
         tokio::select! {

@@ -411,8 +411,8 @@ impl StatusBoard {
     }
 
     /// Sets the last run read back from the store when it started later
-    /// than the last one on the board, as the runs of other replicas that
-    /// share the store do, or when it is the same run, shown as still running.
+    /// than the last one on the board, as runs of other replicas do. It also
+    /// replaces the same run while the board still shows it as running.
     pub fn set_last_if_newer(&self, provider: &str, run: FinishedRun) {
         if let Some(entry) = self.write().get_mut(provider) {
             let newer = match &entry.last {

@@ -236,18 +236,10 @@ pub fn key_file_path(configured: Option<&Path>, database: &DatabaseConfig) -> Pa
 }
 
 /// Returns the file of a SQLite connection string (a path or `sqlite:` URL), or
-/// `None` for an in-memory database.
+/// `None` for an in-memory database or a connection string that is invalid
+/// (opening the store reports that).
 fn sqlite_file_path(connection: &str) -> Option<PathBuf> {
-    let text = connection.trim();
-    if text == ":memory:" || text.contains("mode=memory") || text.starts_with("sqlite::memory:") {
-        return None;
-    }
-    let path = text
-        .strip_prefix("sqlite://")
-        .or_else(|| text.strip_prefix("sqlite:"))
-        .unwrap_or(text);
-    let path = path.split('?').next().unwrap_or_default();
-    (!path.is_empty()).then(|| PathBuf::from(path))
+    orgsync_store::sqlite::database_file(connection).ok().flatten()
 }
 
 fn associated_data(provider: &str) -> Vec<u8> {

@@ -99,7 +99,7 @@ pub struct PageError {
 
 impl PageError {
     /// Builds a 404 page: `heading` names what was not found, `message`
-    /// tells the reader where to look instead.
+    /// points the reader to where to look instead.
     pub fn not_found(viewer: &Viewer, heading: String, message: String) -> PageError {
         PageError {
             status: StatusCode::NOT_FOUND,

@@ -38,7 +38,7 @@ struct SortedRow {
     sort_value: Option<String>,
 }
 
-/// The `entities` column that holds the value of `key`, for the keys that
+/// The `entities` column that contains the value of `key`, for the keys that
 /// have one. Reading the column instead of the `search` table lets
 /// PostgreSQL use the `entities` indexes (`lower(kind)` has one) and spares
 /// a subquery per row when sorting.

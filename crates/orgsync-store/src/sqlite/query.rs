@@ -24,7 +24,7 @@ use crate::StoreError;
 /// The prefix of filter keys that name relations.
 const RELATIONS_PREFIX: &str = "relations.";
 
-/// The most refs bound in one `IN (…)` list, well under SQLite's limit of
+/// The maximum number of refs bound in one `IN (…)` list, well under SQLite's limit of
 /// 32766 bound parameters.
 const REFS_PER_STATEMENT: usize = 500;
 
@@ -36,7 +36,7 @@ struct SortedRow {
     sort_value: Option<String>,
 }
 
-/// The `entities` column that holds the value of `key`, for the keys that
+/// The `entities` column that contains the value of `key`, for the keys that
 /// have one. Reading the column instead of the `search` table lets SQLite
 /// use the `entities` indexes.
 ///

@@ -10,7 +10,7 @@ use orgsync_model::Entity;
 use orgsync_store::{EntityQuery, Store};
 
 use crate::cli::{ExportArgs, ExportFormat};
-use crate::commands::{load_config, open_existing_store};
+use crate::commands::{load_config, open_existing_store, unknown_provider};
 use crate::exit;
 
 /// Entities read from the store per query.
@@ -22,21 +22,8 @@ pub async fn run(args: ExportArgs) -> u8 {
         Err(code) => return code,
     };
     if let Some(wanted) = args.provider.as_deref() {
-        if !config
-            .providers
-            .iter()
-            .any(|provider| provider.id == wanted)
-        {
-            let known: Vec<&str> = config.providers.iter().map(|p| p.id.as_str()).collect();
-            eprintln!(
-                "error: --provider {wanted:?} is not configured; configured providers: {}",
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                }
-            );
-            return exit::CONFIG;
+        if !config.providers.iter().any(|provider| provider.id == wanted) {
+            return unknown_provider(&config, wanted);
         }
     }
     let store = match open_existing_store(&config).await {

@@ -39,26 +39,13 @@ pub fn load_config(files: &[PathBuf]) -> Result<AppConfig, u8> {
 /// Opens the catalog for reading. Unlike [`open_store`], it fails when a
 /// SQLite file does not exist yet instead of creating an empty catalog.
 pub async fn open_existing_store(config: &AppConfig) -> Result<Arc<dyn Store>, u8> {
-    let database = &config.database;
-    if database.client == DatabaseClient::Sqlite {
-        match orgsync_store::sqlite::database_file(&database.connection) {
-            Ok(Some(file)) if !file.exists() => {
-                eprintln!(
-                    "error: the catalog database {} does not exist; run `orgsync sync` with this \
-                     config first, or check backend.database.connection",
-                    file.display()
-                );
-                return Err(exit::FAILURE);
-            }
-            Ok(_) => {}
-            Err(error) => {
-                eprintln!(
-                    "error: the catalog database setting {:?} is invalid: {error}",
-                    database.connection
-                );
-                return Err(exit::CONFIG);
-            }
-        }
+    if let Some(file) = missing_sqlite_file(&config.database) {
+        eprintln!(
+            "error: the catalog database {} does not exist; run `orgsync sync` with this \
+             config first, or check backend.database.connection",
+            file.display()
+        );
+        return Err(exit::FAILURE);
     }
     open_store(config).await
 }
@@ -83,6 +70,19 @@ pub async fn open_store(config: &AppConfig) -> Result<Arc<dyn Store>, u8> {
 }
 
 /// Returns the file of a SQLite catalog when it does not exist yet.
+/// Prints that `--provider wanted` names no configured provider, with the
+/// ids that are configured, and returns the exit code for it.
+pub fn unknown_provider(config: &AppConfig, wanted: &str) -> u8 {
+    let known: Vec<&str> = config.providers.iter().map(|p| p.id.as_str()).collect();
+    let known = if known.is_empty() {
+        "none".to_string()
+    } else {
+        known.join(", ")
+    };
+    eprintln!("error: --provider {wanted:?} is not configured; configured providers: {known}");
+    exit::CONFIG
+}
+
 pub fn missing_sqlite_file(database: &DatabaseConfig) -> Option<PathBuf> {
     if database.client != DatabaseClient::Sqlite {
         return None;

@@ -12,7 +12,7 @@ use orgsync_sync::{SyncError, SyncOptions, SyncReport};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{OutputFormat, ProgressMode, SyncArgs};
-use crate::commands::{load_config, missing_sqlite_file, open_store};
+use crate::commands::{load_config, missing_sqlite_file, open_store, unknown_provider};
 use crate::{exit, progress};
 
 /// How many refs of each kind of change the text summary lists.
@@ -271,18 +271,7 @@ fn select_providers<'a>(
         .find(|provider| provider.id == wanted)
     {
         Some(provider) => Ok(vec![provider]),
-        None => {
-            let known: Vec<&str> = config.providers.iter().map(|p| p.id.as_str()).collect();
-            eprintln!(
-                "error: --provider {wanted:?} is not configured; configured providers: {}",
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                }
-            );
-            Err(exit::CONFIG)
-        }
+        None => Err(unknown_provider(config, wanted)),
     }
 }
 

@@ -11,7 +11,7 @@
 //! applies the change to the scheduler at once.
 //!
 //! Every form posts back to its page and every action re-renders the page,
-//! so the pages work without JavaScript; the page script only refreshes the
+//! so the pages work without JavaScript. The page script only refreshes the
 //! run panel while a run is in progress.
 
 mod render;
