@@ -35,6 +35,7 @@ pub mod settings;
 pub mod sqlite;
 
 pub use postgres::PgStore;
+pub use prepare::PreparedEntities;
 pub use settings::{ProviderSettings, SaveMode, SavedProvider};
 pub use sqlite::SqliteStore;
 
@@ -305,7 +306,17 @@ pub trait Store: Send + Sync {
 
     /// Computes the change that replacing `provider`'s entities with
     /// `desired` would make, without writing anything.
-    async fn plan(&self, provider: &str, desired: &[Entity]) -> Result<ChangeSet, StoreError>;
+    async fn plan(&self, provider: &str, desired: &[Entity]) -> Result<ChangeSet, StoreError> {
+        let prepared = PreparedEntities::prepare_slice(desired)?;
+        self.plan_prepared(provider, &prepared).await
+    }
+
+    /// [`Store::plan`] for entities prepared beforehand.
+    async fn plan_prepared(
+        &self,
+        provider: &str,
+        desired: &PreparedEntities,
+    ) -> Result<ChangeSet, StoreError>;
 
     /// Replaces `provider`'s entities with `desired` in one transaction:
     /// inserts new ones, rewrites only changed ones, deletes gone ones and
@@ -315,6 +326,17 @@ pub trait Store: Send + Sync {
         &self,
         provider: &str,
         desired: &[Entity],
+    ) -> Result<ChangeSet, StoreError> {
+        let prepared = PreparedEntities::prepare_slice(desired)?;
+        self.replace_prepared(provider, &prepared).await
+    }
+
+    /// [`Store::replace_provider_entities`] for entities prepared
+    /// beforehand.
+    async fn replace_prepared(
+        &self,
+        provider: &str,
+        desired: &PreparedEntities,
     ) -> Result<ChangeSet, StoreError>;
 
     /// All entities, with relations filled in, ordered by ref.

@@ -34,6 +34,49 @@ pub(crate) struct PreparedEntity {
     pub search_text: String,
 }
 
+/// A provider's desired entities, prepared once for both planning and
+/// writing. Preparing serializes and hashes every entity, which for a large
+/// org costs as much as the diff itself, so a run that plans and then
+/// applies does it once, and drops each [`Entity`] as soon as its prepared
+/// form exists.
+#[derive(Debug, Clone, Default)]
+pub struct PreparedEntities {
+    entities: Vec<PreparedEntity>,
+}
+
+impl PreparedEntities {
+    /// Prepares `desired`, consuming it entity by entity.
+    ///
+    /// Fails on the first entity with an empty kind, namespace or name,
+    /// because such an entity has no usable ref.
+    pub fn prepare(desired: Vec<Entity>) -> Result<PreparedEntities, StoreError> {
+        let mut entities = Vec::with_capacity(desired.len());
+        for entity in desired {
+            entities.push(prepare_entity(&entity)?);
+        }
+        Ok(PreparedEntities { entities })
+    }
+
+    /// Prepares borrowed entities, for callers that keep them.
+    pub fn prepare_slice(desired: &[Entity]) -> Result<PreparedEntities, StoreError> {
+        let entities = desired.iter().map(prepare_entity).collect::<Result<_, _>>()?;
+        Ok(PreparedEntities { entities })
+    }
+
+    /// Returns the number of entities.
+    pub fn len(&self) -> usize {
+        self.entities.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entities.is_empty()
+    }
+
+    pub(crate) fn entities(&self) -> &[PreparedEntity] {
+        &self.entities
+    }
+}
+
 /// Prepares one entity for storing.
 ///
 /// Fails when the entity has an empty kind, namespace or name, because such

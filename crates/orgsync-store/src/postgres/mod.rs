@@ -28,7 +28,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::query::{EntityFilter, EntityPage, EntityPageQuery, FacetCount};
 use crate::{
-    ChangeSet, EntityQuery, NextRun, ProviderSettings, RunOutcome, RunRecord, RunSummary, SaveMode,
+    ChangeSet, EntityQuery, NextRun, PreparedEntities, ProviderSettings, RunOutcome, RunRecord,
+    RunSummary, SaveMode,
     SavedProvider, Store, StoreClient, StoreError, StoredEntity,
 };
 
@@ -122,14 +123,18 @@ impl Store for PgStore {
         StoreClient::Postgres
     }
 
-    async fn plan(&self, provider: &str, desired: &[Entity]) -> Result<ChangeSet, StoreError> {
+    async fn plan_prepared(
+        &self,
+        provider: &str,
+        desired: &PreparedEntities,
+    ) -> Result<ChangeSet, StoreError> {
         write::plan(&self.pool, provider, desired).await
     }
 
-    async fn replace_provider_entities(
+    async fn replace_prepared(
         &self,
         provider: &str,
-        desired: &[Entity],
+        desired: &PreparedEntities,
     ) -> Result<ChangeSet, StoreError> {
         write::replace(&self.pool, provider, desired).await
     }

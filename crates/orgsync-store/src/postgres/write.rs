@@ -12,13 +12,12 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use orgsync_model::Entity;
 use sqlx::postgres::PgPool;
 use sqlx::PgConnection;
 
 use super::WRITE_LOCK_KEY;
 use crate::diff::{diff, Diff, StoredDigest};
-use crate::prepare::{etag, prepare_entity, PreparedEntity};
+use crate::prepare::{etag, PreparedEntities, PreparedEntity};
 use crate::relations::derive_relations;
 use crate::search::search_rows;
 use crate::{ChangeSet, StoreError};
@@ -38,14 +37,13 @@ const DERIVE_BATCH: usize = 2_000;
 pub(super) async fn plan(
     pool: &PgPool,
     provider: &str,
-    desired: &[Entity],
+    desired: &PreparedEntities,
 ) -> Result<ChangeSet, StoreError> {
-    let prepared = prepare_all(desired)?;
-
+    let prepared = desired.entities();
     let mut connection = pool.acquire().await?;
     let stored = load_digests(&mut connection).await?;
 
-    let changes = diff(provider, &prepared, &stored).change_set();
+    let changes = diff(provider, prepared, &stored).change_set();
     tracing::debug!(
         added = changes.added.len(),
         updated = changes.updated.len(),
@@ -63,10 +61,10 @@ pub(super) async fn plan(
 pub(super) async fn replace(
     pool: &PgPool,
     provider: &str,
-    desired: &[Entity],
+    desired: &PreparedEntities,
 ) -> Result<ChangeSet, StoreError> {
     let started = Instant::now();
-    let prepared = prepare_all(desired)?;
+    let prepared = desired.entities();
 
     let mut transaction = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -74,7 +72,7 @@ pub(super) async fn replace(
         .execute(&mut *transaction)
         .await?;
     let stored = load_digests(&mut transaction).await?;
-    let planned = diff(provider, &prepared, &stored);
+    let planned = diff(provider, prepared, &stored);
     let changes = planned.change_set();
 
     if !planned.is_empty() {
@@ -98,10 +96,6 @@ pub(super) async fn replace(
         "replaced provider entities"
     );
     Ok(changes)
-}
-
-fn prepare_all(desired: &[Entity]) -> Result<Vec<PreparedEntity>, StoreError> {
-    desired.iter().map(prepare_entity).collect()
 }
 
 async fn load_digests(

@@ -17,13 +17,12 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use orgsync_model::Entity;
 use sqlx::sqlite::SqlitePool;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::format_time;
 use crate::diff::{diff, Diff, StoredDigest};
-use crate::prepare::{etag, prepare_entity, PreparedEntity};
+use crate::prepare::{etag, PreparedEntities, PreparedEntity};
 use crate::relations::derive_relations;
 use crate::search::search_rows;
 use crate::{ChangeSet, StoreError};
@@ -53,15 +52,14 @@ const BULK_SHARE_DIVISOR: usize = 4;
 pub(super) async fn plan(
     pool: &SqlitePool,
     provider: &str,
-    desired: &[Entity],
+    desired: &PreparedEntities,
 ) -> Result<ChangeSet, StoreError> {
-    let prepared = prepare_all(desired)?;
-
+    let prepared = desired.entities();
     let mut transaction = pool.begin().await?;
     let stored = load_digests(&mut transaction).await?;
     transaction.rollback().await?;
 
-    let changes = diff(provider, &prepared, &stored).change_set();
+    let changes = diff(provider, prepared, &stored).change_set();
     tracing::debug!(
         added = changes.added.len(),
         updated = changes.updated.len(),
@@ -79,14 +77,14 @@ pub(super) async fn plan(
 pub(super) async fn replace(
     pool: &SqlitePool,
     provider: &str,
-    desired: &[Entity],
+    desired: &PreparedEntities,
 ) -> Result<ChangeSet, StoreError> {
     let started = Instant::now();
-    let prepared = prepare_all(desired)?;
+    let prepared = desired.entities();
 
     let mut transaction = pool.begin_with("BEGIN IMMEDIATE").await?;
     let stored = load_digests(&mut transaction).await?;
-    let planned = diff(provider, &prepared, &stored);
+    let planned = diff(provider, prepared, &stored);
     let changes = planned.change_set();
 
     if !planned.is_empty() {
@@ -110,10 +108,6 @@ pub(super) async fn replace(
         "replaced provider entities"
     );
     Ok(changes)
-}
-
-fn prepare_all(desired: &[Entity]) -> Result<Vec<PreparedEntity>, StoreError> {
-    desired.iter().map(prepare_entity).collect()
 }
 
 async fn load_digests(
