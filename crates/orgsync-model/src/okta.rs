@@ -1,6 +1,8 @@
 //! The Okta records a sync reads: users and groups as the Management API
 //! returns them, keeping the whole profile so that any attribute can be mapped.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -34,6 +36,15 @@ impl OktaUser {
     /// A string profile attribute, when present and a string.
     pub fn profile_str(&self, attribute: &str) -> Option<&str> {
         self.profile.get(attribute).and_then(Value::as_str)
+    }
+
+    /// Drops every profile attribute not in `attributes`. The profile is
+    /// rebuilt, not filtered in place, so the dropped capacity is freed.
+    pub fn keep_profile_attributes(&mut self, attributes: &BTreeSet<String>) {
+        self.profile = std::mem::take(&mut self.profile)
+            .into_iter()
+            .filter(|(attribute, _)| attributes.contains(attribute))
+            .collect();
     }
 }
 

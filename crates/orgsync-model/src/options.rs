@@ -5,6 +5,8 @@
 //! entities built from them. The config loader fills both from a provider's
 //! settings; the defaults here match the documented config defaults.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
 /// The choice of Okta users and groups that a sync ingests.
@@ -113,6 +115,22 @@ impl Default for TransformOptions {
     }
 }
 
+impl TransformOptions {
+    /// The user profile attributes that building entities reads under these
+    /// options. A user whose profile keeps only these attributes builds the
+    /// same entity as one with the whole profile, so a sync can drop the rest
+    /// as each page arrives.
+    pub fn user_profile_attributes(&self) -> BTreeSet<String> {
+        let mut attributes: BTreeSet<String> = ["displayName", "email", "firstName", "lastName", "login"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        attributes.extend(self.picture_attribute.iter().cloned());
+        attributes.extend(self.annotation_attributes.iter().cloned());
+        attributes
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +151,20 @@ mod tests {
         assert!(!selection.include_built_in_groups);
         assert!(!selection.include_deprovisioned);
         assert!(!selection.only_group_members);
+    }
+
+    #[test]
+    fn profile_attributes_include_picture_and_annotations() {
+        let options = TransformOptions {
+            picture_attribute: Some("photoUrl".into()),
+            annotation_attributes: vec!["costCenter".into(), "email".into()],
+            ..TransformOptions::default()
+        };
+        let attributes: Vec<String> = options.user_profile_attributes().into_iter().collect();
+        assert_eq!(
+            attributes,
+            ["costCenter", "displayName", "email", "firstName", "lastName", "login", "photoUrl"]
+        );
     }
 
     #[test]

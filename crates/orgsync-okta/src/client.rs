@@ -1,6 +1,7 @@
 //! [`OktaClient`]: the listings the sync engine reads, on top of the request
 //! loop in [`crate::request`].
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -143,6 +144,40 @@ impl OktaClient {
         self.list(Endpoint::Users, url, search).await
     }
 
+    /// Lists all users like [`OktaClient::list_users`], keeping only the
+    /// given profile attributes of each user. Each page is trimmed as it
+    /// arrives, so a large org's unused attributes never pile up in memory.
+    pub async fn list_users_keeping(
+        &self,
+        search: Option<&str>,
+        attributes: &BTreeSet<String>,
+    ) -> Result<Vec<OktaUser>, OktaError> {
+        let mut url = endpoint_url(&self.shared.base_url, &["api", "v1", "users"])?;
+        set_query(&mut url, USERS_PAGE_SIZE, search);
+        self.list_mapped(Endpoint::Users, url, search, |mut user: OktaUser| {
+            user.keep_profile_attributes(attributes);
+            user
+        })
+        .await
+    }
+
+    /// Lists the members of a group like [`OktaClient::list_group_members`],
+    /// keeping only the given profile attributes of each member.
+    pub async fn list_group_members_keeping(
+        &self,
+        group_id: &str,
+        attributes: &BTreeSet<String>,
+    ) -> Result<Vec<OktaUser>, OktaError> {
+        let segments = ["api", "v1", "groups", group_id, "users"];
+        let mut url = endpoint_url(&self.shared.base_url, &segments)?;
+        set_query(&mut url, MEMBERS_PAGE_SIZE, None);
+        self.list_mapped(Endpoint::GroupMembers, url, None, |mut user: OktaUser| {
+            user.keep_profile_attributes(attributes);
+            user
+        })
+        .await
+    }
+
     /// Lists all groups (all pages), filtered by Okta's `search` parameter
     /// when given.
     pub async fn list_groups(&self, search: Option<&str>) -> Result<Vec<OktaGroup>, OktaError> {
@@ -166,8 +201,8 @@ impl OktaClient {
         let segments = ["api", "v1", "groups", group_id, "users"];
         let mut url = endpoint_url(&self.shared.base_url, &segments)?;
         set_query(&mut url, MEMBERS_PAGE_SIZE, None);
-        let records: Vec<RecordId> = self.list(Endpoint::GroupMembers, url, None).await?;
-        Ok(records.into_iter().map(|record| record.id).collect())
+        self.list_mapped(Endpoint::GroupMembers, url, None, |record: RecordId| record.id)
+            .await
     }
 
     /// Fetches `GET /.well-known/okta-organization`, which needs no
@@ -201,6 +236,19 @@ impl OktaClient {
         first: Url,
         search: Option<&str>,
     ) -> Result<Vec<T>, OktaError> {
+        self.list_mapped(endpoint, first, search, |record| record)
+            .await
+    }
+
+    /// Fetches every page of a listing, passing each record through `map` as
+    /// its page arrives so that only the mapped records are kept.
+    pub(crate) async fn list_mapped<T: DeserializeOwned, U>(
+        &self,
+        endpoint: Endpoint,
+        first: Url,
+        search: Option<&str>,
+        mut map: impl FnMut(T) -> U,
+    ) -> Result<Vec<U>, OktaError> {
         let mut walk = PageWalk::new(endpoint, &self.shared.base_url, &first);
         let mut records = Vec::new();
         let mut url = first;
@@ -211,7 +259,7 @@ impl OktaClient {
 
             walk.page_done(page.len())?;
             self.observer.page_fetched(endpoint, page.len());
-            records.extend(page);
+            records.extend(page.into_iter().map(&mut map));
 
             match next_link(&reply.headers, &url) {
                 Some(next) => url = walk.follow(next)?,

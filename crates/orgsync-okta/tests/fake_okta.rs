@@ -1,7 +1,7 @@
 //! The client against fake-okta: a generated org served on a loopback port
 //! with Okta's token endpoint, paging, rate limits, faults and errors.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -107,6 +107,72 @@ async fn members_match_org() {
         fake.request_counts()
             .count("GET /api/v1/groups/{id}/users", 200),
         expected.div_ceil(1000).max(1) as u64
+    );
+    fake.shutdown().await;
+}
+
+#[tokio::test]
+async fn trimmed_listings_keep_only_named_attributes() {
+    let fake = start(
+        FakeOkta::builder()
+            .generated(450, 6, 5)
+            .with_generated_client(&READ_SCOPES),
+    )
+    .await;
+    let client = client(&fake);
+    let keep: BTreeSet<String> = ["email", "login", "noSuchAttribute"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+
+    let full = client.list_users(None).await.expect("list users");
+    let trimmed = client
+        .list_users_keeping(None, &keep)
+        .await
+        .expect("list trimmed users");
+    assert_eq!(trimmed.len(), full.len());
+    assert!(
+        full.iter().any(|user| user.profile.len() > 2),
+        "the generated profiles have more than the kept attributes"
+    );
+    for (full, trimmed) in full.iter().zip(&trimmed) {
+        assert_eq!(trimmed.id, full.id);
+        assert_eq!(trimmed.status, full.status);
+        let expected: Vec<(&String, &serde_json::Value)> = full
+            .profile
+            .iter()
+            .filter(|(attribute, _)| keep.contains(*attribute))
+            .collect();
+        let kept: Vec<(&String, &serde_json::Value)> = trimmed.profile.iter().collect();
+        assert_eq!(kept, expected, "user {}", full.id);
+    }
+
+    let groups = client.list_groups(None).await.expect("list groups");
+    let group = groups
+        .iter()
+        .max_by_key(|group| fake.org_handle().read().member_count(&group.id))
+        .expect("a group");
+    let members = client
+        .list_group_members_keeping(&group.id, &keep)
+        .await
+        .expect("list trimmed members");
+    let ids = client
+        .list_group_member_ids(&group.id)
+        .await
+        .expect("list member ids");
+    assert!(!members.is_empty());
+    let member_ids: Vec<&str> = members.iter().map(|user| user.id.as_str()).collect();
+    assert_eq!(member_ids, ids);
+    for member in &members {
+        assert!(member.profile.keys().all(|attribute| keep.contains(attribute)));
+        assert!(member.profile.contains_key("login"));
+    }
+
+    let counts = fake.request_counts();
+    assert_eq!(
+        counts.count("GET /api/v1/users", 200),
+        2 * full.len().div_ceil(200) as u64,
+        "trimming changes no page size"
     );
     fake.shutdown().await;
 }

@@ -1,6 +1,6 @@
 //! One run of one provider, from Okta to the catalog.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,7 +9,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use orgsync_config::{GroupFilter, ProviderConfig};
 use orgsync_model::{Entity, OktaGroup, OktaSnapshot, OktaUser};
 use orgsync_okta::{ClientConfig, ClientObserver, Endpoint, OktaClient, OktaError};
-use orgsync_store::{ChangeSet, RunOutcome, RunSummary, Store};
+use orgsync_store::{ChangeSet, PreparedEntities, RunOutcome, RunSummary, Store};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
@@ -166,10 +166,16 @@ async fn execute(
     // The Okta records are not needed past this point, so freeing them
     // before the store prepares its rows lowers the run's peak memory.
     drop(read.snapshot);
+    let users = count_kind(&entities, "User");
+    let groups = count_kind(&entities, "Group");
+    // Preparing consumes the entities: only their serialized form is kept,
+    // and planning and applying share it.
+    let entities =
+        PreparedEntities::prepare(entities).map_err(|source| store_error(provider, source))?;
 
     progress.phase_started(Phase::Plan);
     let plan = store
-        .plan(&provider.id, &entities)
+        .plan_prepared(&provider.id, &entities)
         .await
         .map_err(|source| store_error(provider, source))?;
     check_removal_guard(provider, options, &plan)?;
@@ -187,7 +193,7 @@ async fn execute(
         }
         progress.phase_started(Phase::Apply);
         store
-            .replace_provider_entities(&provider.id, &entities)
+            .replace_prepared(&provider.id, &entities)
             .await
             .map_err(|source| store_error(provider, source))?
     };
@@ -197,8 +203,8 @@ async fn execute(
         run_id: None,
         dry_run: options.dry_run,
         changes,
-        users: count_kind(&entities, "User"),
-        groups: count_kind(&entities, "Group"),
+        users,
+        groups,
         memberships,
         api_calls: 0,
         api_calls_by_endpoint: BTreeMap::new(),
@@ -277,8 +283,9 @@ async fn read_users(
     client: &OktaClient,
     progress: &dyn Progress,
 ) -> Result<Vec<OktaUser>, SyncError> {
+    let attributes = provider.entities.user_profile_attributes();
     let users = client
-        .list_users(provider.user_search_filter.as_deref())
+        .list_users_keeping(provider.user_search_filter.as_deref(), &attributes)
         .await
         .map_err(|source| okta_error(provider, "users", source))?;
     progress.users_fetched(users.len());
@@ -390,6 +397,7 @@ async fn read_members(
     detail: MemberDetail,
 ) -> Result<Members, SyncError> {
     let limit = provider.concurrency.max(1);
+    let attributes = provider.entities.user_profile_attributes();
     let mut pending = groups.iter();
     let mut running = FuturesUnordered::new();
     let mut members = Members {
@@ -399,7 +407,7 @@ async fn read_members(
     loop {
         while running.len() < limit {
             let Some(group) = pending.next() else { break };
-            running.push(list_members(provider, client, group, detail));
+            running.push(list_members(provider, client, group, detail, &attributes));
         }
         let Some(listed) = running.next().await else {
             break;
@@ -417,6 +425,7 @@ async fn list_members(
     client: &OktaClient,
     group: &OktaGroup,
     detail: MemberDetail,
+    attributes: &BTreeSet<String>,
 ) -> Result<(String, MemberList), SyncError> {
     let listed = match detail {
         MemberDetail::Ids => client
@@ -424,7 +433,7 @@ async fn list_members(
             .await
             .map(MemberList::Ids),
         MemberDetail::Records => client
-            .list_group_members(&group.id)
+            .list_group_members_keeping(&group.id, attributes)
             .await
             .map(MemberList::Records),
     };

@@ -1107,8 +1107,79 @@ mod properties {
         }
     }
 
+    /// Attribute names for [`arbitrary_profiles`]: every one the build may
+    /// read, and some it never reads.
+    const PROFILE_POOL: &[&str] = &[
+        "displayName",
+        "email",
+        "firstName",
+        "lastName",
+        "login",
+        "photo",
+        "costCenter",
+        "department",
+        "nickName",
+        "title",
+    ];
+
+    fn arbitrary_profiles() -> impl Strategy<Value = Vec<Value>> {
+        let value = prop_oneof![
+            3 => "(ann|Bo B|x@one\\.example|)".prop_map(Value::from),
+            1 => (0i64..5).prop_map(Value::from),
+            1 => Just(Value::Null),
+        ];
+        let profile = prop::collection::btree_map(prop::sample::select(PROFILE_POOL), value, 0..10)
+            .prop_map(|attributes| {
+                Value::Object(
+                    attributes
+                        .into_iter()
+                        .map(|(name, value)| (name.to_string(), value))
+                        .collect(),
+                )
+            });
+        prop::collection::vec(profile, 1..6)
+    }
+
+    fn arbitrary_transform() -> impl Strategy<Value = TransformOptions> {
+        let naming = prop::sample::select(vec![
+            UserNaming::EmailLocalPart,
+            UserNaming::Email,
+            UserNaming::Login,
+            UserNaming::Id,
+        ]);
+        let picture = prop::option::of(prop::sample::select(PROFILE_POOL));
+        let copied = prop::sample::subsequence(PROFILE_POOL, 0..4);
+        (naming, picture, copied).prop_map(|(user_naming, picture, copied)| TransformOptions {
+            user_naming,
+            picture_attribute: picture.map(String::from),
+            annotation_attributes: copied.into_iter().map(String::from).collect(),
+            ..options()
+        })
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn profiles_trimmed_to_read_attributes_build_the_same(
+            profiles in arbitrary_profiles(),
+            options in arbitrary_transform(),
+        ) {
+            let users: Vec<OktaUser> = profiles
+                .into_iter()
+                .enumerate()
+                .map(|(i, profile)| user(&format!("00u{i:04}"), profile))
+                .collect();
+            let attributes = options.user_profile_attributes();
+            let mut trimmed = users.clone();
+            for user in &mut trimmed {
+                user.keep_profile_attributes(&attributes);
+            }
+            let members: &[(&str, &[&str])] = &[("00g1", &["00u0000", "00u0001"])];
+            let full = snapshot(users, vec![named("00g1", "Team")], members);
+            let trimmed = snapshot(trimmed, vec![named("00g1", "Team")], members);
+            prop_assert_eq!(build_with(&full, &options), build_with(&trimmed, &options));
+        }
 
         #[test]
         fn any_text_gives_valid_name(raw in "\\PC{0,100}", id in "[0-9A-Za-z]{0,20}") {
