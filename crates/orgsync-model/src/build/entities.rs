@@ -220,11 +220,16 @@ fn user_entity(
         annotations,
         ..EntityMetadata::default()
     };
-    entity(
-        "User",
-        metadata,
-        json!({ "profile": profile, "memberOf": member_of }),
-    )
+    let mut spec = Map::new();
+    spec.insert("profile".into(), Value::Object(profile));
+    spec.insert("memberOf".into(), string_array(member_of));
+    entity("User", metadata, Value::Object(spec))
+}
+
+/// Moves `items` into a JSON array. `json!` would copy every string, and a
+/// large org has millions of member refs.
+fn string_array(items: Vec<String>) -> Value {
+    Value::Array(items.into_iter().map(Value::String).collect())
 }
 
 /// `profile.displayName`, else first and last name, else the login.
@@ -277,15 +282,18 @@ fn group_entity(
     if let Some(display_name) = &display_name {
         profile.insert("displayName".into(), json!(display_name));
     }
-    let mut spec = json!({
-        "type": group_type(group, &context.options.group_type),
-        "profile": profile,
-        "children": links.children,
-        "members": links.members,
-    });
+    let mut spec = Map::new();
+    spec.insert(
+        "type".into(),
+        Value::String(group_type(group, &context.options.group_type)),
+    );
+    spec.insert("profile".into(), Value::Object(profile));
+    spec.insert("children".into(), string_array(links.children));
+    spec.insert("members".into(), string_array(links.members));
     if let Some(parent) = links.parent {
-        spec["parent"] = Value::String(parent);
+        spec.insert("parent".into(), Value::String(parent));
     }
+    let spec = Value::Object(spec);
 
     let mut annotations = copied_annotations(&group.id, &group.profile, context, report);
     annotations.insert(GROUP_ID.into(), group.id.clone());
