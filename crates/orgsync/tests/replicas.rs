@@ -1039,9 +1039,11 @@ async fn sqlite_restart_abandons_killed_run() {
     let mut killed = Replica::start(&org, "killed").await;
     let http = reqwest::Client::new();
     let (killed_ref, http_ref) = (&killed, &http);
-    wait_for("the first run to start", move || async move {
+    // A run has a phase only after its record is in the database; a kill
+    // before that leaves nothing to mark abandoned.
+    wait_for("the first run to start reading", move || async move {
         let status = killed_ref.status(http_ref).await?;
-        (status["running"] == true).then_some(())
+        status["currentRun"]["phase"].is_string().then_some(())
     })
     .await;
     killed.kill().await;
