@@ -7,7 +7,7 @@
 //! watches the run's progress, then finds a user and a group the run
 //! wrote. Every page's source is checked for the private key and the
 //! password, and screenshots of the settings pages go to
-//! `docs/screenshots/`.
+//! `docs/screenshots/` when `ORGSYNC_UPDATE_SCREENSHOTS=1`.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (scripts/test installs
 //! them).

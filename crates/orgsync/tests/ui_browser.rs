@@ -7,7 +7,8 @@
 //! submitted with the keyboard, and opens their pages. It checks the group
 //! tree, the run charts, that the stylesheet applied under the
 //! Content-Security-Policy, and that no page shows the private key. It
-//! saves screenshots of the main pages into `docs/screenshots/`.
+//! saves screenshots of the main pages, into `docs/screenshots/` when
+//! `ORGSYNC_UPDATE_SCREENSHOTS=1`.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (scripts/test installs
 //! them).

@@ -123,11 +123,18 @@ pub async fn serve_with_env(mut command: Command) -> (Child, String) {
     (child, url)
 }
 
+/// Returns `docs/screenshots` when `ORGSYNC_UPDATE_SCREENSHOTS=1`, else a
+/// folder under the target directory, so a plain test run changes no file.
 pub fn screenshots_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots")
+    if std::env::var_os("ORGSYNC_UPDATE_SCREENSHOTS").is_some_and(|value| value == "1") {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots")
+    } else {
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots")
+    }
 }
 
-/// Saves a PNG screenshot of the browser window as `docs/screenshots/NAME`.
+/// Saves a PNG screenshot of the browser window as `NAME` in
+/// [`screenshots_dir`].
 pub async fn screenshot(browser: &Client, name: &str) {
     let png = browser.screenshot().await.expect("screenshot taken");
     let dir = screenshots_dir();
