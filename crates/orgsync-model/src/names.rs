@@ -345,7 +345,9 @@ mod tests {
                     .iter()
                     .enumerate()
                     .map(|(i, (raw, id))| {
-                        let okta_id = format!("{id}{i}");
+                        // The dash keeps ids unique: without it the id "1"
+                        // at index 0 and "" at index 10 both give "10".
+                        let okta_id = format!("{id}-{i}");
                         let base = Some(normalize_name(raw))
                             .filter(|name| !name.is_empty())
                             .unwrap_or_else(|| fallback_name(&okta_id));
