@@ -139,43 +139,33 @@ impl OktaClient {
     /// Lists all users (all pages). `search` is passed through as Okta's
     /// `search` parameter; without it Okta leaves out DEPROVISIONED users.
     pub async fn list_users(&self, search: Option<&str>) -> Result<Vec<OktaUser>, OktaError> {
-        let mut url = endpoint_url(&self.shared.base_url, &["api", "v1", "users"])?;
-        set_query(&mut url, USERS_PAGE_SIZE, search);
+        let url = self.users_url(search)?;
         self.list(Endpoint::Users, url, search).await
     }
 
     /// Lists all users like [`OktaClient::list_users`], keeping only the
-    /// given profile attributes of each user. Each page is trimmed as it
-    /// arrives, so a large org's unused attributes never pile up in memory.
+    /// given profile attributes. Each page is trimmed as it arrives.
     pub async fn list_users_keeping(
         &self,
         search: Option<&str>,
         attributes: &BTreeSet<String>,
     ) -> Result<Vec<OktaUser>, OktaError> {
-        let mut url = endpoint_url(&self.shared.base_url, &["api", "v1", "users"])?;
-        set_query(&mut url, USERS_PAGE_SIZE, search);
-        self.list_mapped(Endpoint::Users, url, search, |mut user: OktaUser| {
-            user.keep_profile_attributes(attributes);
-            user
-        })
-        .await
+        let url = self.users_url(search)?;
+        let trim = |user| keep_attributes(user, attributes);
+        self.list_mapped(Endpoint::Users, url, search, trim).await
     }
 
     /// Lists the members of a group like [`OktaClient::list_group_members`],
-    /// keeping only the given profile attributes of each member.
+    /// keeping only the given profile attributes.
     pub async fn list_group_members_keeping(
         &self,
         group_id: &str,
         attributes: &BTreeSet<String>,
     ) -> Result<Vec<OktaUser>, OktaError> {
-        let segments = ["api", "v1", "groups", group_id, "users"];
-        let mut url = endpoint_url(&self.shared.base_url, &segments)?;
-        set_query(&mut url, MEMBERS_PAGE_SIZE, None);
-        self.list_mapped(Endpoint::GroupMembers, url, None, |mut user: OktaUser| {
-            user.keep_profile_attributes(attributes);
-            user
-        })
-        .await
+        let url = self.members_url(group_id)?;
+        let trim = |user| keep_attributes(user, attributes);
+        self.list_mapped(Endpoint::GroupMembers, url, None, trim)
+            .await
     }
 
     /// Lists all groups (all pages), filtered by Okta's `search` parameter
@@ -188,9 +178,7 @@ impl OktaClient {
 
     /// Lists the full user records of a group's members (all pages).
     pub async fn list_group_members(&self, group_id: &str) -> Result<Vec<OktaUser>, OktaError> {
-        let segments = ["api", "v1", "groups", group_id, "users"];
-        let mut url = endpoint_url(&self.shared.base_url, &segments)?;
-        set_query(&mut url, MEMBERS_PAGE_SIZE, None);
+        let url = self.members_url(group_id)?;
         self.list(Endpoint::GroupMembers, url, None).await
     }
 
@@ -198,11 +186,26 @@ impl OktaClient {
     /// only for its `id`, so a large group costs a few bytes per member
     /// instead of a whole user profile.
     pub async fn list_group_member_ids(&self, group_id: &str) -> Result<Vec<String>, OktaError> {
+        let url = self.members_url(group_id)?;
+        self.list_mapped(Endpoint::GroupMembers, url, None, |record: RecordId| {
+            record.id
+        })
+        .await
+    }
+
+    /// Builds the first page's URL of the users listing.
+    fn users_url(&self, search: Option<&str>) -> Result<Url, OktaError> {
+        let mut url = endpoint_url(&self.shared.base_url, &["api", "v1", "users"])?;
+        set_query(&mut url, USERS_PAGE_SIZE, search);
+        Ok(url)
+    }
+
+    /// Builds the first page's URL of a group's member listing.
+    fn members_url(&self, group_id: &str) -> Result<Url, OktaError> {
         let segments = ["api", "v1", "groups", group_id, "users"];
         let mut url = endpoint_url(&self.shared.base_url, &segments)?;
         set_query(&mut url, MEMBERS_PAGE_SIZE, None);
-        self.list_mapped(Endpoint::GroupMembers, url, None, |record: RecordId| record.id)
-            .await
+        Ok(url)
     }
 
     /// Fetches `GET /.well-known/okta-organization`, which needs no
@@ -241,7 +244,7 @@ impl OktaClient {
     }
 
     /// Fetches every page of a listing, passing each record through `map` as
-    /// its page arrives so that only the mapped records are kept.
+    /// its page arrives, and returns the mapped records.
     pub(crate) async fn list_mapped<T: DeserializeOwned, U>(
         &self,
         endpoint: Endpoint,
@@ -274,6 +277,12 @@ impl OktaClient {
         );
         Ok(records)
     }
+}
+
+/// Returns `user` with only the profile attributes in `attributes`.
+fn keep_attributes(mut user: OktaUser, attributes: &BTreeSet<String>) -> OktaUser {
+    user.keep_profile_attributes(attributes);
+    user
 }
 
 /// The `id` of a listed record; serde skips every other field.

@@ -245,14 +245,17 @@ async fn read_org(
     let (users, members) = if use_member_records {
         progress.phase_started(Phase::Members);
         progress.member_lists_planned(groups.len());
-        let read = read_members(provider, client, &groups, progress, MemberDetail::Records).await?;
+        let attributes = provider.entities.user_profile_attributes();
+        let detail = MemberDetail::Records(&attributes);
+        let read = read_members(provider, client, &groups, progress, detail).await?;
         progress.users_fetched(read.users.len());
         (read.users, read.ids_by_group)
     } else {
         progress.phase_started(Phase::Users);
         progress.phase_started(Phase::Members);
         progress.member_lists_planned(groups.len());
-        let users = read_users(provider, client, progress);
+        let attributes = provider.entities.user_profile_attributes();
+        let users = read_users(provider, client, progress, &attributes);
         let members = read_members(provider, client, &groups, progress, MemberDetail::Ids);
         let (users, members) = tokio::try_join!(users, members)?;
         (users, members.ids_by_group)
@@ -282,10 +285,10 @@ async fn read_users(
     provider: &ProviderConfig,
     client: &OktaClient,
     progress: &dyn Progress,
+    attributes: &BTreeSet<String>,
 ) -> Result<Vec<OktaUser>, SyncError> {
-    let attributes = provider.entities.user_profile_attributes();
     let users = client
-        .list_users_keeping(provider.user_search_filter.as_deref(), &attributes)
+        .list_users_keeping(provider.user_search_filter.as_deref(), attributes)
         .await
         .map_err(|source| okta_error(provider, "users", source))?;
     progress.users_fetched(users.len());
@@ -333,11 +336,12 @@ async fn read_groups(
 
 /// How much of each member record [`read_members`] keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum MemberDetail {
+enum MemberDetail<'a> {
     /// Only the member ids, for when the users come from the users listing.
     Ids,
-    /// Also the full record of each user, once per user.
-    Records,
+    /// Also the record of each user, once per user, with only these profile
+    /// attributes.
+    Records(&'a BTreeSet<String>),
 }
 
 /// One group's member listing, as [`list_members`] read it.
@@ -394,10 +398,9 @@ async fn read_members(
     client: &OktaClient,
     groups: &[OktaGroup],
     progress: &dyn Progress,
-    detail: MemberDetail,
+    detail: MemberDetail<'_>,
 ) -> Result<Members, SyncError> {
     let limit = provider.concurrency.max(1);
-    let attributes = provider.entities.user_profile_attributes();
     let mut pending = groups.iter();
     let mut running = FuturesUnordered::new();
     let mut members = Members {
@@ -407,7 +410,7 @@ async fn read_members(
     loop {
         while running.len() < limit {
             let Some(group) = pending.next() else { break };
-            running.push(list_members(provider, client, group, detail, &attributes));
+            running.push(list_members(provider, client, group, detail));
         }
         let Some(listed) = running.next().await else {
             break;
@@ -424,15 +427,14 @@ async fn list_members(
     provider: &ProviderConfig,
     client: &OktaClient,
     group: &OktaGroup,
-    detail: MemberDetail,
-    attributes: &BTreeSet<String>,
+    detail: MemberDetail<'_>,
 ) -> Result<(String, MemberList), SyncError> {
     let listed = match detail {
         MemberDetail::Ids => client
             .list_group_member_ids(&group.id)
             .await
             .map(MemberList::Ids),
-        MemberDetail::Records => client
+        MemberDetail::Records(attributes) => client
             .list_group_members_keeping(&group.id, attributes)
             .await
             .map(MemberList::Records),
