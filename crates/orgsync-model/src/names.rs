@@ -345,8 +345,8 @@ mod tests {
                     .iter()
                     .enumerate()
                     .map(|(i, (raw, id))| {
-                        // The dash keeps ids unique: without it the id "1"
-                        // at index 0 and "" at index 10 both give "10".
+                        // Without the dash, the id "1" at index 0 and the
+                        // id "" at index 10 would both give "10".
                         let okta_id = format!("{id}-{i}");
                         let base = Some(normalize_name(raw))
                             .filter(|name| !name.is_empty())

@@ -116,15 +116,14 @@ impl Default for TransformOptions {
 }
 
 impl TransformOptions {
-    /// The user profile attributes that building entities reads under these
-    /// options. A user whose profile keeps only these attributes builds the
-    /// same entity as one with the whole profile, so a sync can drop the rest
-    /// as each page arrives.
+    /// Returns the user profile attributes that building entities reads
+    /// under these options, so a sync can drop the rest as each page arrives.
     pub fn user_profile_attributes(&self) -> BTreeSet<String> {
-        let mut attributes: BTreeSet<String> = ["displayName", "email", "firstName", "lastName", "login"]
-            .into_iter()
-            .map(String::from)
-            .collect();
+        let mut attributes: BTreeSet<String> =
+            ["displayName", "email", "firstName", "lastName", "login"]
+                .into_iter()
+                .map(String::from)
+                .collect();
         attributes.extend(self.picture_attribute.iter().cloned());
         attributes.extend(self.annotation_attributes.iter().cloned());
         attributes
@@ -163,7 +162,15 @@ mod tests {
         let attributes: Vec<String> = options.user_profile_attributes().into_iter().collect();
         assert_eq!(
             attributes,
-            ["costCenter", "displayName", "email", "firstName", "lastName", "login", "photoUrl"]
+            [
+                "costCenter",
+                "displayName",
+                "email",
+                "firstName",
+                "lastName",
+                "login",
+                "photoUrl"
+            ]
         );
     }
 

@@ -143,8 +143,8 @@ async fn trimmed_listings_keep_only_named_attributes() {
             .iter()
             .filter(|(attribute, _)| keep.contains(*attribute))
             .collect();
-        let kept: Vec<(&String, &serde_json::Value)> = trimmed.profile.iter().collect();
-        assert_eq!(kept, expected, "user {}", full.id);
+        let trimmed_profile: Vec<(&String, &serde_json::Value)> = trimmed.profile.iter().collect();
+        assert_eq!(trimmed_profile, expected, "user {}", full.id);
     }
 
     let groups = client.list_groups(None).await.expect("list groups");
@@ -164,7 +164,10 @@ async fn trimmed_listings_keep_only_named_attributes() {
     let member_ids: Vec<&str> = members.iter().map(|user| user.id.as_str()).collect();
     assert_eq!(member_ids, ids);
     for member in &members {
-        assert!(member.profile.keys().all(|attribute| keep.contains(attribute)));
+        assert!(member
+            .profile
+            .keys()
+            .all(|attribute| keep.contains(attribute)));
         assert!(member.profile.contains_key("login"));
     }
 

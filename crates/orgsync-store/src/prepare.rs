@@ -34,18 +34,15 @@ pub(crate) struct PreparedEntity {
     pub search_text: String,
 }
 
-/// A provider's desired entities, prepared once for both planning and
-/// writing. Preparing serializes and hashes every entity, which for a large
-/// org costs as much as the diff itself, so a run that plans and then
-/// applies does it once, and drops each [`Entity`] as soon as its prepared
-/// form exists.
+/// A provider's desired entities, serialized and hashed once so that
+/// planning and applying the same run share the work.
 #[derive(Debug, Clone, Default)]
 pub struct PreparedEntities {
     entities: Vec<PreparedEntity>,
 }
 
 impl PreparedEntities {
-    /// Prepares `desired`, consuming it entity by entity.
+    /// Prepares `desired`, dropping each entity once it is prepared.
     ///
     /// Fails on the first entity with an empty kind, namespace or name,
     /// because such an entity has no usable ref.
@@ -59,7 +56,10 @@ impl PreparedEntities {
 
     /// Prepares borrowed entities, for callers that keep them.
     pub fn prepare_slice(desired: &[Entity]) -> Result<PreparedEntities, StoreError> {
-        let entities = desired.iter().map(prepare_entity).collect::<Result<_, _>>()?;
+        let entities = desired
+            .iter()
+            .map(prepare_entity)
+            .collect::<Result<_, _>>()?;
         Ok(PreparedEntities { entities })
     }
 

@@ -1039,8 +1039,8 @@ async fn sqlite_restart_abandons_killed_run() {
     let mut killed = Replica::start(&org, "killed").await;
     let http = reqwest::Client::new();
     let (killed_ref, http_ref) = (&killed, &http);
-    // A run has a phase only after its record is in the database; a kill
-    // before that leaves nothing to mark abandoned.
+    // A run has a phase only after its record is stored, and a kill before
+    // that leaves nothing to mark abandoned.
     wait_for("the first run to start reading", move || async move {
         let status = killed_ref.status(http_ref).await?;
         status["currentRun"]["phase"].is_string().then_some(())

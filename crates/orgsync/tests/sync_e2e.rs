@@ -257,24 +257,42 @@ async fn only_group_members_drops_others() {
     );
 }
 
-/// A sync keeps only the profile attributes its entities need; the ones the
-/// config names for annotations and pictures must still arrive, whether users
-/// come from the users listing or from the member lists.
+/// A sync keeps only the profile attributes its entities need. The annotation
+/// and picture attributes must still arrive, from users or from member lists.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configured_attributes_survive_profile_trimming() {
     let mapped = "        pictureAttribute: department\n        annotations:\n          attributes: [department, lastName]\n";
-    for extra in [mapped.to_string(), format!("{mapped}        onlyGroupMembers: true\n")] {
+    for extra in [
+        mapped.to_string(),
+        format!("{mapped}        onlyGroupMembers: true\n"),
+    ] {
         let org = TestOrg::start(FakeOkta::builder().org(team_fixture()), &extra).await;
         let (code, report) = org.sync(&[]).await;
         assert_eq!(code, 0, "{report}");
 
         let entities = org.export().await;
         let ana = by_okta_id(&entities, USER_ID, "00u0000000000000ana2").expect("exported");
-        assert_eq!(annotation(ana, "okta.com/department"), Some("Sales"), "{extra}");
-        assert_eq!(annotation(ana, "okta.com/lastName"), Some("Souza"), "{extra}");
+        assert_eq!(
+            annotation(ana, "okta.com/department"),
+            Some("Sales"),
+            "{extra}"
+        );
+        assert_eq!(
+            annotation(ana, "okta.com/lastName"),
+            Some("Souza"),
+            "{extra}"
+        );
         assert_eq!(ana["spec"]["profile"]["picture"], json!("Sales"), "{extra}");
-        assert_eq!(ana["spec"]["profile"]["displayName"], json!("Ana Souza"), "{extra}");
-        assert_eq!(ana["spec"]["profile"]["email"], json!("ana@b.example"), "{extra}");
+        assert_eq!(
+            ana["spec"]["profile"]["displayName"],
+            json!("Ana Souza"),
+            "{extra}"
+        );
+        assert_eq!(
+            ana["spec"]["profile"]["email"],
+            json!("ana@b.example"),
+            "{extra}"
+        );
     }
 }
 

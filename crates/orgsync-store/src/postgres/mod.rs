@@ -29,8 +29,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use crate::query::{EntityFilter, EntityPage, EntityPageQuery, FacetCount};
 use crate::{
     ChangeSet, EntityQuery, NextRun, PreparedEntities, ProviderSettings, RunOutcome, RunRecord,
-    RunSummary, SaveMode,
-    SavedProvider, Store, StoreClient, StoreError, StoredEntity,
+    RunSummary, SaveMode, SavedProvider, Store, StoreClient, StoreError, StoredEntity,
 };
 
 /// The connections in the pool: one writer plus concurrent readers for the

@@ -35,8 +35,7 @@ use tokio::sync::Mutex;
 use crate::query::{EntityFilter, EntityPage, EntityPageQuery, FacetCount};
 use crate::{
     ChangeSet, EntityQuery, NextRun, PreparedEntities, ProviderSettings, RunOutcome, RunRecord,
-    RunSummary, SaveMode,
-    SavedProvider, Store, StoreClient, StoreError, StoredEntity,
+    RunSummary, SaveMode, SavedProvider, Store, StoreClient, StoreError, StoredEntity,
 };
 
 /// How long a statement waits for another process's lock on the file before
